@@ -1,0 +1,45 @@
+"""Reads of APIs. The token path reads an immutable snapshot through the TTL cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.apis.models import Api
+from apps.core import ttlcache
+from apps.tenants import crypto
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSnapshot:
+    """What the token endpoint needs to know about an API, without touching the database."""
+
+    id: int
+    tenant_id: int
+    identifier: str
+    signing_alg: str
+    token_lifetime: int
+    scopes: frozenset[str]
+    rbac_enabled: bool
+    add_permissions_in_token: bool
+    signing_secret: bytes | None
+
+
+def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | None:
+    def load() -> ApiSnapshot | None:
+        api = Api.objects.for_tenant(tenant_id).filter(identifier=identifier).first()
+        if api is None:
+            return None
+        secret = crypto.decrypt(api.signing_secret_encrypted) if api.signing_secret_encrypted else None
+        return ApiSnapshot(
+            id=api.pk,
+            tenant_id=api.tenant_id,
+            identifier=api.identifier,
+            signing_alg=api.signing_alg,
+            token_lifetime=api.token_lifetime,
+            scopes=frozenset(api.scopes.values_list("value", flat=True)),
+            rbac_enabled=api.rbac_enabled,
+            add_permissions_in_token=api.add_permissions_in_token,
+            signing_secret=secret,
+        )
+
+    return ttlcache.get_or_load(("api", tenant_id, identifier), load)

@@ -1,0 +1,135 @@
+"""Changes to APIs and their scopes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.apis.models import Api, Scope
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
+from apps.core import ttlcache
+from apps.tenants import crypto
+
+IMMUTABLE_FIELDS = frozenset({"identifier", "tenant", "tenant_id", "is_system"})
+MUTABLE_FIELDS = frozenset(
+    {
+        "name",
+        "signing_alg",
+        "token_lifetime",
+        "allow_offline_access",
+        "skip_consent_for_first_party",
+        "rbac_enabled",
+        "add_permissions_in_token",
+    }
+)
+
+
+def _invalidate(api: Api) -> None:
+    ttlcache.invalidate(("api", api.tenant_id, api.identifier))
+
+
+def _ensure_signing_secret(api: Api) -> None:
+    if api.signing_alg == Api.SigningAlgorithm.HS256 and not api.signing_secret_encrypted:
+        api.signing_secret_encrypted = crypto.encrypt(secrets.token_urlsafe(48).encode())
+
+
+@transaction.atomic
+def api_create(
+    *,
+    tenant,
+    name: str,
+    identifier: str,
+    scopes: Mapping[str, str] | None = None,
+    actor=None,
+    is_system: bool = False,
+    **options,
+) -> Api:
+    """Create an API (resource server) with its scopes ``{value: description}``.
+
+    ``options`` are the API's settings (``signing_alg``, ``token_lifetime``, RBAC flags...).
+    Raises ``ValidationError`` for a taken identifier or bad values.
+    """
+    unknown = set(options) - MUTABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown API settings: {', '.join(sorted(unknown))}")
+    api = Api(tenant=tenant, name=name, identifier=identifier, is_system=is_system, **options)
+    _ensure_signing_secret(api)
+    api.full_clean()
+    api.save()
+    api_scopes_set(api=api, scopes=scopes or {}, actor=actor, audit=False)
+    audit_record(tenant=tenant, type=AuditEvent.Type.API_CREATED, actor=actor, target=identifier)
+    _invalidate(api)
+    return api
+
+
+@transaction.atomic
+def api_update(*, api: Api, actor=None, **changes) -> Api:
+    """Change an API's settings. The identifier never changes: issued tokens carry it."""
+    immutable = set(changes) & IMMUTABLE_FIELDS
+    if immutable:
+        raise ValidationError(f"Cannot change {', '.join(sorted(immutable))} of an existing API.")
+    unknown = set(changes) - MUTABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Unknown API settings: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(api, field, value)
+    _ensure_signing_secret(api)
+    api.full_clean()
+    api.save()
+    audit_record(
+        tenant=api.tenant,
+        type=AuditEvent.Type.API_UPDATED,
+        actor=actor,
+        target=api.identifier,
+        data={"changed": sorted(changes)},
+    )
+    _invalidate(api)
+    return api
+
+
+@transaction.atomic
+def api_scopes_set(*, api: Api, scopes: Mapping[str, str], actor=None, audit: bool = True) -> list[Scope]:
+    """Make the API's scopes exactly ``scopes``; client grants lose scopes that no longer exist."""
+    from apps.grants.services import client_grants_drop_scopes
+
+    existing = {scope.value: scope for scope in api.scopes.all()}
+    removed = set(existing) - set(scopes)
+    result = []
+    for value, description in scopes.items():
+        scope = existing.get(value) or Scope(tenant_id=api.tenant_id, api=api, value=value)
+        scope.description = description or ""
+        scope.full_clean(exclude=["api", "tenant"])
+        scope.save()
+        result.append(scope)
+    if removed:
+        Scope.objects.filter(api=api, value__in=removed).delete()
+        client_grants_drop_scopes(api=api, scopes=removed)
+    if audit:
+        audit_record(
+            tenant=api.tenant,
+            type=AuditEvent.Type.API_UPDATED,
+            actor=actor,
+            target=api.identifier,
+            data={"scopes": sorted(scopes)},
+        )
+    _invalidate(api)
+    return result
+
+
+@transaction.atomic
+def api_delete(*, api: Api, actor=None) -> None:
+    """Delete an API and, through the database cascade, its scopes and client grants."""
+    if api.is_system:
+        raise ValidationError("The Management API is managed by Portcullis and cannot be deleted.")
+    audit_record(tenant=api.tenant, type=AuditEvent.Type.API_DELETED, actor=actor, target=api.identifier)
+    _invalidate(api)
+    api.delete()
+
+
+def api_signing_secret(*, api: Api) -> str:
+    """The HS256 shared secret, for the admin to reveal to the API's developers."""
+    return crypto.decrypt(api.signing_secret_encrypted).decode() if api.signing_secret_encrypted else ""

@@ -1,0 +1,41 @@
+"""The audit trail: who changed what, in which tenant, and when."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One state change made by an admin, a user or automation. Written by services, never signals."""
+
+    class Type(models.TextChoices):
+        TENANT_CREATED = "tenant.created", "Tenant created"
+        SIGNING_KEY_CREATED = "signing_key.created", "Signing key created"
+        API_CREATED = "api.created", "API created"
+        API_UPDATED = "api.updated", "API updated"
+        API_DELETED = "api.deleted", "API deleted"
+        APPLICATION_CREATED = "application.created", "Application created"
+        APPLICATION_UPDATED = "application.updated", "Application updated"
+        APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Application secret rotated"
+        APPLICATION_DELETED = "application.deleted", "Application deleted"
+        CLIENT_GRANT_CREATED = "client_grant.created", "Client grant created"
+        CLIENT_GRANT_UPDATED = "client_grant.updated", "Client grant updated"
+        CLIENT_GRANT_DELETED = "client_grant.deleted", "Client grant deleted"
+        USER_CREATED = "user.created", "User created"
+
+    # Nullable: events about the portal itself (not one tenant) have no tenant.
+    tenant = models.ForeignKey("tenants.Tenant", null=True, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64, choices=Type.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_label = models.CharField(max_length=200, blank=True)
+    target = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.target}"

@@ -1,0 +1,33 @@
+"""Protocol strings used by the authorization server. No bare literals elsewhere."""
+
+from __future__ import annotations
+
+from apps.applications.models import Application
+
+GrantType = Application.GrantType
+AuthMethod = Application.AuthMethod
+
+# Grant types this server's token endpoint implements today (apps/oauth/server.py).
+SUPPORTED_GRANT_TYPES: frozenset[str] = frozenset({GrantType.CLIENT_CREDENTIALS})
+
+# RFC 9068 section 2.1: the media type of a JWT access token.
+ACCESS_TOKEN_JWT_TYPE = "at+jwt"
+# Auth0's "gty" claim for tokens minted by the client credentials grant.
+GTY_CLIENT_CREDENTIALS = "client-credentials"
+# Auth0: the "sub" of a machine-to-machine token is "<client_id>@clients".
+M2M_SUBJECT_SUFFIX = "@clients"
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+JSON_CONTENT_TYPE = "application/json"
+
+PARAM_GRANT_TYPE = "grant_type"
+PARAM_CLIENT_ID = "client_id"
+PARAM_CLIENT_SECRET = "client_secret"
+PARAM_AUDIENCE = "audience"
+PARAM_RESOURCE = "resource"  # RFC 8707
+PARAM_SCOPE = "scope"
+
+# Keys under which our OAuthLibCore hands the resolved tenant and its issuer to the validator, inside the
+# oauthlib request's headers. Clients cannot spoof it: real headers arrive as HTTP_*.
+TENANT_HEADER = "portcullis.tenant"
+ISSUER_HEADER = "portcullis.issuer"

@@ -1,0 +1,143 @@
+"""The demo tenant of ``make run``: converge to a known state, idempotently.
+
+Secrets are generated, never hard-coded. Plaintext secrets exist only in
+``var/demo.json``: when a stored hash still matches the secret in that file it is
+kept; otherwise (first run, or the file was lost) the secret is rotated and the new
+one written, so the printed credentials always work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
+from django.db import transaction
+
+from apps.accounts.models import User
+from apps.accounts.services import portal_admin_create, user_create
+from apps.apis.models import Api
+from apps.apis.services import api_create
+from apps.applications.models import Application
+from apps.applications.services import AppType, application_create, application_secret_rotate
+from apps.grants.models import ClientGrant
+from apps.grants.services import client_grant_create
+from apps.management.services import management_api_provision
+from apps.oauth.issuer import issuer_for_tenant
+from apps.tenants.models import Tenant
+from apps.tenants.services import membership_add, tenant_create
+
+DEMO_SLUG = "demo"
+TIMESHEETS_AUDIENCE = "https://timesheets.example.com"
+TIMESHEETS_SCOPES = {
+    "read:timesheets": "Read timesheets",
+    "create:timesheets": "Create timesheets",
+    "delete:timesheets": "Delete timesheets",
+    "approve:timesheets": "Approve timesheets",
+}
+M2M_SCOPES = ["read:timesheets"]
+WEB_CALLBACK = "http://127.0.0.1:3000/callback"
+APPS: dict[str, dict[str, Any]] = {
+    "m2m": {"name": "Timesheets Sync (M2M)", "app_type": AppType.MACHINE_TO_MACHINE},
+    "web": {"name": "Timesheets Web", "app_type": AppType.REGULAR_WEB, "callbacks": [WEB_CALLBACK]},
+    "spa": {
+        "name": "Timesheets SPA",
+        "app_type": AppType.SPA,
+        "callbacks": ["http://127.0.0.1:3001/callback"],
+        "allowed_origins": ["http://127.0.0.1:3001"],
+    },
+    "native": {
+        "name": "Timesheets Mobile",
+        "app_type": AppType.NATIVE,
+        "callbacks": ["http://127.0.0.1/callback"],
+    },
+    "third_party": {
+        "name": "Partner Payroll (third party)",
+        "app_type": AppType.REGULAR_WEB,
+        "is_first_party": False,
+        "callbacks": ["http://127.0.0.1:3002/callback"],
+    },
+}
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _client(tenant: Tenant, spec: dict[str, Any], known: dict[str, Any]) -> dict[str, str]:
+    application = Application.objects.for_tenant(tenant).filter(name=spec["name"]).first()
+    if application is None:
+        created = application_create(tenant=tenant, **spec)
+        return {"client_id": created.application.client_id, "client_secret": created.client_secret}
+    secret = known.get("client_secret", "") if known.get("client_id") == application.client_id else ""
+    if not (secret and check_password(secret, application.client_secret)):
+        secret = application_secret_rotate(application=application)
+    return {"client_id": application.client_id, "client_secret": secret}
+
+
+def _user(*, tenant: Tenant | None, username: str, known: dict[str, Any], create) -> dict[str, str]:
+    user = User.objects.filter(tenant=tenant, username__iexact=username).first()
+    password = known.get("password", "") if known.get("username") == username else ""
+    if user is None:
+        password = _password()
+        create(username=username, password=password)
+    elif not (password and user.check_password(password)):
+        password = _password()
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return {"username": username, "password": password}
+
+
+@transaction.atomic
+def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
+    """Create or repair the demo tenant; returns everything ``var/demo.json`` holds."""
+    tenant = Tenant.objects.filter(slug=DEMO_SLUG).first()
+    management: dict[str, Any] = dict(known.get("management") or {})
+    if tenant is None:
+        tenant = tenant_create(slug=DEMO_SLUG, name="Demo")
+        credentials = management_api_provision(tenant=tenant)
+        management = {
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "audience": credentials.audience,
+        }
+    else:
+        system_client = Application.objects.for_tenant(tenant).filter(is_system=True).first()
+        if system_client is not None:
+            management |= _client(tenant, {"name": system_client.name}, management)
+    api = Api.objects.for_tenant(tenant).filter(identifier=TIMESHEETS_AUDIENCE).first() or api_create(
+        tenant=tenant, name="Timesheets API", identifier=TIMESHEETS_AUDIENCE, scopes=TIMESHEETS_SCOPES
+    )
+    clients = {key: _client(tenant, spec, known.get(key) or {}) for key, spec in APPS.items()}
+    m2m_app = Application.objects.get(client_id=clients["m2m"]["client_id"])
+    if not ClientGrant.objects.filter(application=m2m_app, api=api).exists():
+        client_grant_create(tenant=tenant, application=m2m_app, api=api, scopes=M2M_SCOPES)
+
+    user = _user(
+        tenant=tenant,
+        username="jane@example.com",
+        known=known.get("user") or {},
+        create=lambda **kw: user_create(tenant=tenant, email=kw["username"], **kw),
+    )
+    admin = _user(
+        tenant=None,
+        username="demo-admin",
+        known=known.get("admin") or {},
+        create=lambda **kw: portal_admin_create(tenants=[tenant], **kw),
+    )
+    membership_add(tenant=tenant, user=User.objects.get(tenant=None, username__iexact="demo-admin"))
+
+    public_url = settings.PUBLIC_URL
+    return {
+        "issuer": issuer_for_tenant(tenant),
+        "admin": admin | {"url": f"{public_url}/admin/"},
+        "user": user,
+        "m2m": clients["m2m"] | {"audience": TIMESHEETS_AUDIENCE, "scopes": M2M_SCOPES},
+        "web": clients["web"] | {"redirect_uri": WEB_CALLBACK},
+        "spa": clients["spa"],
+        "native": clients["native"],
+        "third_party": clients["third_party"],
+        "management": management,
+        "timesheets_url": f"{public_url}/sample/timesheets/",
+    }

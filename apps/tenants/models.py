@@ -1,0 +1,91 @@
+"""Tenants, the portal admins who manage them, and each tenant's signing keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from apps.core.models import TenantOwned
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    "Use 1-63 lowercase letters, digits or hyphens; start and end with a letter or digit.",
+)
+
+
+class Tenant(models.Model):
+    """An isolated authorization server: its own issuer ``/t/<slug>/``, keys, APIs, apps and users."""
+
+    slug = models.CharField(max_length=63, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    # Auth0's tenant "Default Audience": used when a token request names no audience.
+    default_audience = models.CharField(max_length=600, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class TenantMembership(TenantOwned):
+    """A portal admin's right to manage one tenant (in the admin and, later, the dashboard)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant}"
+
+
+class SigningKey(TenantOwned):
+    """An asymmetric key that signs a tenant's tokens; the private half is encrypted at rest.
+
+    Lifecycle: ``next`` (published in JWKS so verifiers can pre-fetch it) -> ``current``
+    (signs) -> ``previous`` (still published, no longer signs) -> ``revoked`` (gone).
+    At most one key per tenant and algorithm is ``current``.
+    """
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RS256 (RSA 2048, SHA-256)"
+        ES256 = "ES256", "ES256 (P-256, SHA-256)"
+
+    class State(models.TextChoices):
+        NEXT = "next", "Next"
+        CURRENT = "current", "Current"
+        PREVIOUS = "previous", "Previous"
+        REVOKED = "revoked", "Revoked"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_keys")
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8, choices=Algorithm.choices)
+    state = models.CharField(max_length=10, choices=State.choices)
+    private_key_encrypted = models.TextField(editable=False)
+    public_jwk = models.JSONField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tenant", "algorithm", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "algorithm"],
+                condition=models.Q(state="current"),
+                name="one_current_key_per_tenant_algorithm",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.algorithm}, {self.state})"

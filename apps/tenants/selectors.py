@@ -1,0 +1,62 @@
+"""Reads of tenants and their signing keys. Token-path reads go through the TTL cache."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from apps.core import ttlcache
+from apps.tenants import keys
+from apps.tenants.models import SigningKey, Tenant
+
+
+def tenant_get_by_slug(*, slug: str) -> Tenant | None:
+    """The tenant for a URL slug, memoised briefly (every tenant request resolves one)."""
+    return ttlcache.get_or_load(("tenant", slug), lambda: Tenant.objects.filter(slug=slug).first())
+
+
+def tenants_for_user(*, user) -> QuerySet[Tenant]:
+    """Tenants a portal user may manage: all for superusers, their memberships otherwise."""
+    if user.is_superuser:
+        return Tenant.objects.all()
+    return Tenant.objects.filter(memberships__user=user)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSigningKey:
+    kid: str
+    algorithm: str
+    private_key: keys.PrivateKey
+
+
+def signing_key_current(*, tenant_id: int, algorithm: str) -> ActiveSigningKey | None:
+    """The key that signs this tenant's tokens for ``algorithm``, decrypted once per process."""
+
+    def load() -> ActiveSigningKey | None:
+        row = (
+            SigningKey.objects.for_tenant(tenant_id)
+            .filter(algorithm=algorithm, state=SigningKey.State.CURRENT)
+            .only("kid", "algorithm", "private_key_encrypted")
+            .first()
+        )
+        if row is None:
+            return None
+        return ActiveSigningKey(
+            kid=row.kid, algorithm=row.algorithm, private_key=keys.load_private_key(row.private_key_encrypted)
+        )
+
+    return ttlcache.get_or_load(("signing_key", tenant_id, algorithm), load)
+
+
+def signing_key_jwks(*, tenant: Tenant) -> dict:
+    """RFC 7517 JWK Set of the keys verifiers should trust: next, current and previous.
+
+    Built only from the stored public JWK: private members can never leak into it.
+    """
+    published = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
+    rows = (
+        SigningKey.objects.for_tenant(tenant).filter(state__in=published).order_by("algorithm", "created_at")
+    )
+    public_members = {"kty", "use", "alg", "kid", "n", "e", "crv", "x", "y"}
+    return {"keys": [{k: v for k, v in row.public_jwk.items() if k in public_members} for row in rows]}

@@ -1,0 +1,53 @@
+"""Changes to tenants, their admins and their signing keys."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
+from apps.core import ttlcache
+from apps.tenants import keys
+from apps.tenants.models import SigningKey, Tenant, TenantMembership
+
+
+@transaction.atomic
+def tenant_create(*, slug: str, name: str = "", actor=None) -> Tenant:
+    """Create a tenant with a current RS256 and ES256 signing key.
+
+    Raises ``django.core.exceptions.ValidationError`` for a bad or taken slug.
+    """
+    tenant = Tenant(slug=slug, name=name or slug)
+    tenant.full_clean()
+    tenant.save()
+    for algorithm in SigningKey.Algorithm.values:
+        signing_key_create(tenant=tenant, algorithm=algorithm, state=SigningKey.State.CURRENT, actor=actor)
+    audit_record(tenant=tenant, type=AuditEvent.Type.TENANT_CREATED, actor=actor, target=tenant.slug)
+    ttlcache.invalidate(("tenant", slug))
+    return tenant
+
+
+def signing_key_create(*, tenant: Tenant, algorithm: str, state: str, actor=None) -> SigningKey:
+    generated = keys.generate(algorithm)
+    key = SigningKey.objects.create(
+        tenant=tenant,
+        kid=generated.kid,
+        algorithm=algorithm,
+        state=state,
+        private_key_encrypted=generated.private_key_encrypted,
+        public_jwk=generated.public_jwk,
+    )
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.SIGNING_KEY_CREATED,
+        actor=actor,
+        target=key.kid,
+        data={"algorithm": algorithm, "state": state},
+    )
+    ttlcache.invalidate(("signing_key", tenant.pk, algorithm))
+    return key
+
+
+def membership_add(*, tenant: Tenant, user, role: str = TenantMembership.Role.ADMIN) -> TenantMembership:
+    membership, _ = TenantMembership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
+    return membership

@@ -1,0 +1,220 @@
+"""Portcullis settings: one module, driven by the environment.
+
+Every knob an operator may turn is read from an environment variable here and
+documented in README.md ("Configuration"). Secrets have no defaults outside
+development (DEBUG=true): a production process without SECRET_KEY refuses to start.
+"""
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PORTCULLIS_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Core ----------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set it in the environment (make run generates one in var/), "
+            "or set DEBUG=true for a development-only key."
+        )
+    SECRET_KEY = "development-only-insecure-key-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+PORT = int(os.environ.get("PORT", "8000"))
+# Base URL used when there is no request to read the host from (management commands,
+# stored audiences such as the Management API identifier).
+PUBLIC_URL = os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth2_provider",
+    "apps.core",
+    "apps.tenants",
+    "apps.accounts",
+    "apps.audit",
+    "apps.apis",
+    "apps.applications",
+    "apps.grants",
+    "apps.oauth",
+    "apps.management",
+    "apps.dashboard",
+    "apps.timesheets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.tenants.middleware.TenantMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------
+# Postgres when DATABASE_URL is set; an embedded SQLite file under var/ otherwise (demo only).
+# Persistent connections matter: opening one per request costs the token endpoint 3.5-4x.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "600"))
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "portcullis.sqlite3",
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache -------------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a server process may serve tenant, client, API, grant and key data from memory
+# before re-reading it. A change made through our services is visible at once in the process
+# that made it and within this many seconds everywhere else. 0 disables the cache.
+CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "5"))
+
+# --- Auth --------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.TenantAwareModelBackend"]
+# Usernames are unique per tenant (and among portal admins), not globally; our backend
+# authenticates within a tenant, so Django's "USERNAME_FIELD must be unique" warning is moot.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # Client secrets only (DOT's CLIENT_SECRET_HASHER): keyed, fast, for high-entropy values.
+    "apps.applications.hashers.ClientSecretHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+
+def _derived_key(purpose: str) -> bytes:
+    return hashlib.sha256(f"portcullis:{purpose}:{SECRET_KEY}".encode()).digest()
+
+
+# Key for the keyed hash of client secrets. Rotating it invalidates every stored secret.
+CLIENT_SECRET_HASH_KEY = os.environ.get("CLIENT_SECRET_HASH_KEY") or _derived_key("client-secret").hex()
+# Fernet key(s) that encrypt signing private keys and HS256 API secrets at rest; the first
+# encrypts, all decrypt (comma-separated, for rotation).
+KEY_ENCRYPTION_KEYS = env_list("KEY_ENCRYPTION_KEYS", "") or [
+    base64.urlsafe_b64encode(_derived_key("key-encryption")).decode()
+]
+
+# --- django-oauth-toolkit (the protocol engine) ------------------------------------------
+OAUTH2_PROVIDER_APPLICATION_MODEL = "applications.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth.IDToken"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "apps.oauth.validators.PortcullisValidator",
+    "OAUTH2_BACKEND_CLASS": "apps.oauth.backends.PortcullisOAuthLibCore",
+    "SCOPES_BACKEND_CLASS": "apps.oauth.scopes.ApiScopes",
+    "ACCESS_TOKEN_GENERATOR": "apps.oauth.tokens.generate_access_token",
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
+    # Allowed origins of SPAs: http too, for local development (as Auth0 allows).
+    "ALLOWED_SCHEMES": ["https", "http"],
+    "EXTRA_SERVER_KWARGS": {"token_expires_in": lambda request: request.api.token_lifetime},
+}
+
+# --- REST framework ----------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# The sample Timesheets API trusts tokens from this issuer only, verified through its JWKS.
+TIMESHEETS_RESOURCE_SERVER = {
+    "ISSUER": os.environ.get("TIMESHEETS_ISSUER", f"{PUBLIC_URL}/t/demo/"),
+    "AUDIENCE": os.environ.get("TIMESHEETS_AUDIENCE", "https://timesheets.example.com"),
+    "ALGORITHMS": ["RS256", "ES256"],
+}
+
+# --- Requests, security ------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # token requests are tiny; refuse big bodies early
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+USE_X_FORWARDED_HOST = env_bool("BEHIND_PROXY", False)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+X_FRAME_OPTIONS = "DENY"
+
+# --- I18N, static ------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# WhiteNoise serves static files straight from the finders: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
