@@ -1,0 +1,95 @@
+"""factory-boy factories. They create rows through our services, as the product does."""
+
+from __future__ import annotations
+
+import factory
+
+from apps.accounts.models import User
+from apps.accounts.services import user_create
+from apps.apis.models import Api
+from apps.apis.services import api_create
+from apps.applications.models import Application
+from apps.applications.services import AppType, application_create
+from apps.grants.models import ClientGrant
+from apps.grants.services import client_grant_create
+from apps.tenants.models import Tenant
+from apps.tenants.services import tenant_create
+
+DEFAULT_SCOPES = {
+    "read:things": "Read things",
+    "write:things": "Write things",
+    "delete:things": "Delete things",
+}
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.title())
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Tenant:
+        return tenant_create(slug=kwargs["slug"], name=kwargs["name"])
+
+
+class ApiFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Api
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"API {n}")
+    identifier = factory.Sequence(lambda n: f"https://api-{n}.example.com")
+    scopes = factory.LazyFunction(lambda: dict(DEFAULT_SCOPES))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Api:
+        return api_create(**kwargs)
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    """An application; ``.plaintext_secret`` holds the secret that was shown once."""
+
+    class Meta:
+        model = Application
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Application {n}")
+    app_type = AppType.MACHINE_TO_MACHINE
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Application:
+        created = application_create(**kwargs)
+        created.application.plaintext_secret = created.client_secret
+        return created.application
+
+
+class ClientGrantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ClientGrant
+
+    application = factory.SubFactory(ApplicationFactory)
+    api = factory.SubFactory(ApiFactory, tenant=factory.SelfAttribute("..application.tenant"))
+    scopes = factory.LazyAttribute(lambda o: list(DEFAULT_SCOPES)[:2])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> ClientGrant:
+        return client_grant_create(tenant=kwargs["application"].tenant, **kwargs)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A tenant end user (``tenant=None`` for a portal user); password in ``.plaintext_password``."""
+
+    class Meta:
+        model = User
+
+    tenant = factory.SubFactory(TenantFactory)
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    password = "correct horse battery staple"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> User:
+        user = user_create(**kwargs)
+        user.plaintext_password = kwargs["password"]
+        return user
