@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV      ?= .venv
 PY        := $(VENV)/bin/python
 PORT      ?= 8000
-WEB_CONCURRENCY ?= 2
+WEB_CONCURRENCY ?= $(shell nproc 2>/dev/null || echo 2)
 export PORT WEB_CONCURRENCY
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portcullis
 
@@ -46,8 +46,7 @@ run: venv var/secret_key
 	$(PY) manage.py migrate --noinput -v0; \
 	$(PY) manage.py bootstrap_demo; \
 	echo "Serving on http://127.0.0.1:$(PORT) with $(WEB_CONCURRENCY) workers (Ctrl-C stops)"; \
-	exec $(VENV)/bin/granian --interface wsgi --host 127.0.0.1 --port $(PORT) \
-	  --workers $(WEB_CONCURRENCY) --log-level warning config.wsgi:application
+	exec $(PY) -m config.serve
 
 lint: venv
 	$(VENV)/bin/ruff check .

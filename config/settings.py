@@ -79,6 +79,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The token endpoint and /healthz skip everything above but tenant resolution
+# (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
+LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware"]
+LEAN_URLCONF = "config.urls_lean"
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
@@ -207,7 +212,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # only for `collectstatic` behind a CDN
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves static files straight from the finders: no collectstatic step to forget.
 WHITENOISE_USE_FINDERS = True

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
-from apps.oauth.constants import FORM_CONTENT_TYPE, ISSUER_HEADER, TENANT_HEADER
+from apps.oauth.constants import FORM_CONTENT_TYPE, PARAM_RESOURCE
+from apps.oauth.context import CONTEXT_HEADER, TokenRequestContext
 from apps.oauth.issuer import issuer_for_request
 
 _FORWARDED_META = ("HTTP_AUTHORIZATION", "HTTP_ORIGIN")
 
 
 class PortcullisOAuthLibCore(OAuthLibCore):
-    """Hands oauthlib the parameters parsed by ``request_parsing`` and the resolved tenant.
+    """Hands oauthlib the parameters parsed by ``request_parsing`` and a ``TokenRequestContext``.
 
     Only the headers the protocol needs are forwarded (DOT copies all of ``META``, which
     the token path pays for on every request).
@@ -24,7 +23,8 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         params = getattr(request, "oauth_params", None)
         if params is None:
             return super()._extract_params(request)
-        return request.path, request.method, urlencode(params), self.extract_headers(request)
+        # oauthlib accepts a list of 2-tuples as the body: no re-encoding and re-parsing.
+        return request.path, request.method, params, self.extract_headers(request)
 
     def extract_headers(self, request: HttpRequest) -> dict:
         meta = request.META
@@ -37,6 +37,10 @@ class PortcullisOAuthLibCore(OAuthLibCore):
             headers["Origin"] = headers["HTTP_ORIGIN"]
         if request.is_secure():
             headers["X_DJANGO_OAUTH_TOOLKIT_SECURE"] = "1"
-        headers[TENANT_HEADER] = request.tenant
-        headers[ISSUER_HEADER] = issuer_for_request(request)
+        params = getattr(request, "oauth_params", None) or []
+        headers[CONTEXT_HEADER] = TokenRequestContext(
+            tenant=request.tenant,
+            issuer=issuer_for_request(request),
+            resources=tuple(value for name, value in params if name == PARAM_RESOURCE),
+        )
         return headers

@@ -26,8 +26,3 @@ PARAM_CLIENT_SECRET = "client_secret"
 PARAM_AUDIENCE = "audience"
 PARAM_RESOURCE = "resource"  # RFC 8707
 PARAM_SCOPE = "scope"
-
-# Keys under which our OAuthLibCore hands the resolved tenant and its issuer to the validator, inside the
-# oauthlib request's headers. Clients cannot spoof it: real headers arrive as HTTP_*.
-TENANT_HEADER = "portcullis.tenant"
-ISSUER_HEADER = "portcullis.issuer"

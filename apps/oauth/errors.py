@@ -72,6 +72,7 @@ class OAuthError(oauthlib_errors.OAuth2Error):
         )
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
+        response["X-Content-Type-Options"] = "nosniff"
         for name, value in self.headers.items():
             response[name] = value
         return response

@@ -38,7 +38,18 @@ def parse_token_request(request: HttpRequest) -> Params:
     else:
         raise errors.InvalidRequest(errors.MSG_BAD_CONTENT_TYPE)
     _reject_duplicates(params)
+    _check_grant_type(params)
     return params
+
+
+def _check_grant_type(params: Params) -> None:
+    grant_type = next((value for name, value in params if name == constants.PARAM_GRANT_TYPE), "")
+    if not grant_type:
+        raise errors.InvalidRequest(errors.MSG_MISSING_GRANT_TYPE)
+    if grant_type not in constants.SUPPORTED_GRANT_TYPES:
+        raise errors.UnsupportedGrantType(
+            errors.MSG_UNSUPPORTED_GRANT_TYPE.format(grant_type=grant_type[:100])
+        )
 
 
 def _read_body(request: HttpRequest) -> bytes:

@@ -8,6 +8,7 @@ import uuid
 import jwt
 
 from apps.oauth import constants, errors
+from apps.oauth.context import context_of
 from apps.tenants.selectors import signing_key_current
 
 
@@ -20,7 +21,7 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     client_id = request.client.client_id
     now = int(time.time())
     claims = {
-        "iss": request.headers[constants.ISSUER_HEADER],
+        "iss": context_of(request).issuer,
         "sub": f"{client_id}{constants.M2M_SUBJECT_SUFFIX}",
         "aud": api.identifier,
         "iat": now,
@@ -42,8 +43,7 @@ def sign(claims: dict, *, request) -> str:
     headers = {"typ": constants.ACCESS_TOKEN_JWT_TYPE}
     if api.signing_alg == "HS256":
         return jwt.encode(claims, api.signing_secret, algorithm="HS256", headers=headers)
-    tenant = request.headers[constants.TENANT_HEADER]
-    key = signing_key_current(tenant_id=tenant.pk, algorithm=api.signing_alg)
+    key = signing_key_current(tenant_id=context_of(request).tenant.pk, algorithm=api.signing_alg)
     if key is None:
         raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=api.signing_alg))
     headers["kid"] = key.kid

@@ -3,12 +3,12 @@
 from django.urls import path
 
 from apps.oauth.views.discovery import jwks, openid_configuration
-from apps.oauth.views.token import TokenView
+from apps.oauth.views.token import token_view
 
 app_name = "oauth"
 
 urlpatterns = [
     path(".well-known/openid-configuration", openid_configuration, name="openid-configuration"),
     path(".well-known/jwks.json", jwks, name="jwks"),
-    path("oauth/token", TokenView.as_view(), name="token"),
+    path("oauth/token", token_view, name="token"),
 ]

@@ -11,7 +11,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from apps.applications.selectors import application_get_for_token
 from apps.oauth import client_auth, errors
-from apps.oauth.constants import TENANT_HEADER, AuthMethod, GrantType
+from apps.oauth.constants import AuthMethod, GrantType
+from apps.oauth.context import context_of
 from apps.oauth.grants import client_credentials
 
 
@@ -20,8 +21,7 @@ class PortcullisValidator(OAuth2Validator):
         """Only the resolved tenant's clients exist for this request (no cross-tenant lookup)."""
         if not client_id:
             return None
-        tenant = request.headers[TENANT_HEADER]
-        client = application_get_for_token(tenant_id=tenant.pk, client_id=client_id)
+        client = application_get_for_token(tenant_id=context_of(request).tenant.pk, client_id=client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client

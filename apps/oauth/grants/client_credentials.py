@@ -15,14 +15,15 @@ from apps.apis.selectors import ApiSnapshot, api_get_by_identifier
 from apps.core.validators import SCOPE_TOKEN_RE
 from apps.grants.selectors import client_grant_scopes
 from apps.oauth import errors
-from apps.oauth.constants import PARAM_AUDIENCE, PARAM_RESOURCE, TENANT_HEADER
+from apps.oauth.constants import PARAM_AUDIENCE
+from apps.oauth.context import context_of
 
 
 def requested_audience(request) -> str:
     """The API identifier asked for, reconciling ``audience`` and ``resource`` (RFC 8707)."""
     audience = getattr(request, PARAM_AUDIENCE, None) or ""
-    # oauthlib keeps only the last value of a repeated parameter; RFC 8707 allows several.
-    resources = [value for name, value in (request.decoded_body or []) if name == PARAM_RESOURCE]
+    context = context_of(request)
+    resources = context.resources  # RFC 8707 allows several; oauthlib would keep only the last
     if len(resources) > 1:
         raise errors.InvalidTarget(errors.MSG_MULTIPLE_RESOURCES, request=request)
     if resources:
@@ -33,7 +34,7 @@ def requested_audience(request) -> str:
         if audience and audience != resource:
             raise errors.InvalidTarget(errors.MSG_AUDIENCE_RESOURCE_MISMATCH, request=request)
         return resource
-    return audience or request.headers[TENANT_HEADER].default_audience
+    return audience or context.tenant.default_audience
 
 
 def resolve(request) -> tuple[ApiSnapshot, frozenset[str]]:
@@ -44,8 +45,7 @@ def resolve(request) -> tuple[ApiSnapshot, frozenset[str]]:
     audience = requested_audience(request)
     if not audience:
         raise errors.AccessDenied(errors.MSG_NO_AUDIENCE, request=request)
-    tenant = request.headers[TENANT_HEADER]
-    api = api_get_by_identifier(tenant_id=tenant.pk, identifier=audience)
+    api = api_get_by_identifier(tenant_id=context_of(request).tenant.pk, identifier=audience)
     if api is None:
         raise errors.AccessDenied(errors.MSG_SERVICE_NOT_FOUND.format(audience=audience), request=request)
     granted = client_grant_scopes(application_id=request.client.pk, api_id=api.id)
