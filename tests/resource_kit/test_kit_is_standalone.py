@@ -1,0 +1,36 @@
+"""The kit must stay copyable: only the standard library, Django, DRF and PyJWT, relative imports."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+import apps.resource_kit
+
+KIT = Path(apps.resource_kit.__file__).parent
+ALLOWED_TOP_LEVEL = {"django", "rest_framework", "jwt"} | set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize("path", sorted(KIT.glob("*.py")), ids=lambda p: p.name)
+def test_kit_imports_nothing_from_portcullis(path):
+    # given a module of the kit
+    tree = ast.parse(path.read_text())
+    # when its absolute imports are listed
+    imported = {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    } | {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+    # then each comes from the standard library, Django, DRF or PyJWT
+    assert {name.split(".")[0] for name in imported} <= ALLOWED_TOP_LEVEL, imported
+
+
+def test_kit_has_its_documentation():
+    # given the kit's directory
+    # when its README is read
+    readme = (KIT / "README.md").read_text()
+    # then it explains the setting and the RFCs it follows
+    assert "TIMESHEETS_RESOURCE_SERVER" in readme
+    assert "RFC 9068" in readme
+    assert "RFC 6750" in readme
