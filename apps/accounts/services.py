@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.accounts.models import User
 from apps.audit.models import AuditEvent
@@ -33,24 +34,22 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tenants.tenant": ("change", "view"),
     "tenants.signingkey": ("view",),
     "audit.auditevent": ("view",),
+    "accounts.user": ("add", "view"),
 }
 
 
 def tenant_admin_group():
-    """The group that carries portal admins' model permissions (created on first use)."""
+    """The group that carries portal admins' model permissions, kept in step with the list above."""
     from django.contrib.auth.models import Group, Permission
 
-    group, created = Group.objects.get_or_create(name=TENANT_ADMIN_GROUP)
-    if created or not group.permissions.exists():
-        codenames = []
-        for model_label, actions in TENANT_ADMIN_PERMISSIONS.items():
-            app_label, model = model_label.split(".")
-            codenames += [(app_label, f"{action}_{model}") for action in actions]
-        permissions = [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in codenames
-        ]
-        group.permissions.set(permissions)
+    group, _ = Group.objects.get_or_create(name=TENANT_ADMIN_GROUP)
+    wanted = Q()
+    for model_label, actions in TENANT_ADMIN_PERMISSIONS.items():
+        app_label, model = model_label.split(".")
+        wanted |= Q(
+            content_type__app_label=app_label, codename__in=[f"{action}_{model}" for action in actions]
+        )
+    group.permissions.set(Permission.objects.filter(wanted))
     return group
 
 

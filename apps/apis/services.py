@@ -130,6 +130,14 @@ def api_delete(*, api: Api, actor=None) -> None:
     api.delete()
 
 
-def api_signing_secret(*, api: Api) -> str:
-    """The HS256 shared secret, for the admin to reveal to the API's developers."""
-    return crypto.decrypt(api.signing_secret_encrypted).decode() if api.signing_secret_encrypted else ""
+def api_signing_secret(*, api: Api, actor=None) -> str:
+    """The HS256 shared secret, revealed to the API's developers; each reveal is audited."""
+    if not api.signing_secret_encrypted:
+        return ""
+    audit_record(
+        tenant=api.tenant,
+        type=AuditEvent.Type.API_SIGNING_SECRET_REVEALED,
+        actor=actor,
+        target=api.identifier,
+    )
+    return crypto.decrypt(api.signing_secret_encrypted).decode()

@@ -11,10 +11,12 @@ class AuditEvent(models.Model):
 
     class Type(models.TextChoices):
         TENANT_CREATED = "tenant.created", "Tenant created"
+        TENANT_UPDATED = "tenant.updated", "Tenant updated"
         SIGNING_KEY_CREATED = "signing_key.created", "Signing key created"
         API_CREATED = "api.created", "API created"
         API_UPDATED = "api.updated", "API updated"
         API_DELETED = "api.deleted", "API deleted"
+        API_SIGNING_SECRET_REVEALED = "api.signing_secret_revealed", "API signing secret revealed"
         APPLICATION_CREATED = "application.created", "Application created"
         APPLICATION_UPDATED = "application.updated", "Application updated"
         APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Application secret rotated"

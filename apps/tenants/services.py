@@ -51,3 +51,33 @@ def signing_key_create(*, tenant: Tenant, algorithm: str, state: str, actor=None
 def membership_add(*, tenant: Tenant, user, role: str = TenantMembership.Role.ADMIN) -> TenantMembership:
     membership, _ = TenantMembership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
+
+
+TENANT_MUTABLE_FIELDS = frozenset({"name", "default_audience"})
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
+    """Change a tenant's display name or default audience. The slug never changes: it is in the issuer.
+
+    Raises ``django.core.exceptions.ValidationError`` for other fields or bad values.
+    """
+    from django.core.exceptions import ValidationError
+
+    unknown = set(changes) - TENANT_MUTABLE_FIELDS
+    if unknown:
+        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a tenant.")
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    tenant.full_clean()
+    tenant.save()
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=tenant.slug,
+        data={"changed": sorted(changes)},
+    )
+    # The token path reads the tenant (default audience) through the TTL cache.
+    ttlcache.invalidate(("tenant", tenant.slug))
+    return tenant

@@ -1,0 +1,126 @@
+"""Admin for users: tenants' end users and (for superusers) portal admins. Passwords are never shown.
+
+Users are created through ``apps.accounts.services``; there is no service yet to change or
+delete one, so existing users are read-only here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import password_validation
+from django.http import HttpRequest
+
+from apps.accounts.models import User
+from apps.accounts.services import portal_admin_create, user_create
+from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin
+from apps.tenants.models import Tenant
+
+
+class UserAddForm(ServiceModelForm):
+    """A tenant end user; for superusers, without a tenant, a portal admin of the chosen tenants."""
+
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password confirmation",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    manages = forms.ModelMultipleChoiceField(
+        queryset=Tenant.objects.all(),
+        required=False,
+        label="Manages tenants",
+        help_text="Portal admins only (no tenant above): the tenants they manage in this admin.",
+    )
+    may_create_portal_admins: bool = False
+
+    class Meta:
+        model = User
+        fields = ("tenant", "username", "email")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.may_create_portal_admins:
+            self.fields["tenant"].help_text = "Empty for a portal admin, who signs in here."
+        else:
+            self.fields["tenant"].required = True
+            del self.fields["manages"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif password1:
+            candidate = User(tenant=cleaned.get("tenant"), username=cleaned.get("username", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        if cleaned.get("tenant") is not None and cleaned.get("manages"):
+            self.add_error("manages", "Only portal admins (no tenant) manage tenants.")
+        return cleaned
+
+
+@admin.register(User)
+class UserAdmin(TenantScopedAdmin):
+    """Superusers see every user; a tenant admin sees only the end users of their tenants."""
+
+    list_display = ("username", "tenant", "email", "is_active", "is_staff", "last_login")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "is_active", "is_staff")
+    search_fields = ("username", "email")
+    ordering = ("tenant__slug", "username")
+    add_form = UserAddForm
+    fieldsets = (
+        (None, {"fields": ("username", "tenant", "email", "first_name", "last_name")}),
+        ("Status", {"fields": ("is_active", "is_staff", "is_superuser", "last_login", "date_joined")}),
+        ("Portal", {"fields": ("managed_tenants",)}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("tenant", "username", "email", "password1", "password2")}),
+        ("Portal admins", {"fields": ("manages",)}),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> Any:
+        if obj is None and not request.user.is_superuser:
+            return self.add_fieldsets[:1]
+        return super().get_fieldsets(request, obj)
+
+    def form_attrs(self, request: HttpRequest, obj: User | None) -> dict[str, Any]:
+        return {"may_create_portal_admins": request.user.is_superuser} if obj is None else {}
+
+    @admin.display(description="Manages tenants")
+    def managed_tenants(self, obj: User) -> str:
+        return ", ".join(membership.tenant.slug for membership in obj.memberships.select_related("tenant"))
+
+    # No user_update / user_delete service yet: existing users are read-only, for everyone.
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> User:
+        data = form.cleaned_data
+        if data["tenant"] is None:
+            return portal_admin_create(
+                username=data["username"],
+                password=data["password1"],
+                email=data["email"],
+                tenants=data.get("manages") or (),
+                actor=request.user,
+            )
+        return user_create(
+            tenant=data["tenant"],
+            username=data["username"],
+            password=data["password1"],
+            email=data["email"],
+            actor=request.user,
+        )

@@ -1,0 +1,343 @@
+"""The base every Portcullis admin builds on: rows scoped to the user's tenants, writes through services.
+
+A portal admin manages only the tenants they are a member of
+(``apps.tenants.selectors.tenants_for_user``); superusers manage every tenant. Scoping is
+applied in four places, so that hiding a row is never the only defence:
+
+- ``get_queryset``: changelists, change/history/delete views and actions see only those tenants' rows;
+- ``get_object``: any other tenant's object URL is a 404 (not the admin's "does not exist" redirect);
+- ``has_*_permission(obj)``: a second, object-level check by membership (403);
+- ``formfield_for_foreignkey/manytomany``: tenant, API and application pickers offer only those
+  tenants' rows, so a foreign choice fails form validation ("Select a valid choice").
+
+Writes: an admin implements ``service_create`` / ``service_update`` / ``service_delete`` with
+one service call each, passing ``actor=request.user`` for the audit trail. A
+``ValidationError`` raised by a service rolls the request's transaction back and the same
+form is rendered again with the error on it, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+
+from apps.tenants.models import Tenant
+from apps.tenants.selectors import tenants_for_user
+
+_TENANT_IDS_ATTR = "_portcullis_tenant_ids"
+_SERVICE_ERROR_ATTR = "_portcullis_service_error"
+
+
+def member_tenant_ids(request: HttpRequest) -> frozenset[int] | None:
+    """Ids of the tenants the signed-in user manages; ``None`` for a superuser (every tenant).
+
+    Memoised on the request: one admin page asks for every queryset, picker and permission.
+    """
+    if request.user.is_superuser:
+        return None
+    tenant_ids = getattr(request, _TENANT_IDS_ATTR, None)
+    if tenant_ids is None:
+        tenant_ids = frozenset(tenants_for_user(user=request.user).values_list("pk", flat=True))
+        setattr(request, _TENANT_IDS_ATTR, tenant_ids)
+    return tenant_ids
+
+
+def scope_to_tenants(queryset: QuerySet, tenant_ids: frozenset[int] | None) -> QuerySet:
+    """Limit a queryset of tenants, or of rows with a ``tenant`` key, to ``tenant_ids`` (None: all)."""
+    if tenant_ids is None:
+        return queryset
+    model = queryset.model
+    if issubclass(model, Tenant):
+        return queryset.filter(pk__in=tenant_ids)
+    if any(field.name == "tenant" for field in model._meta.concrete_fields):
+        return queryset.filter(tenant_id__in=tenant_ids)
+    return queryset
+
+
+def adopt(target: Model, saved: Model) -> None:
+    """Make the admin's form instance *be* the row a service saved (same pk and field values).
+
+    The admin keeps the instance it passed to ``save_model`` for its log entry and its
+    response, while a service builds and returns its own; copying the state joins the two.
+    """
+    target.__dict__.update(saved.__dict__)
+
+
+def secret_response(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    *,
+    title: str,
+    obj: Model,
+    secret_label: str,
+    secret: str,
+    details: Iterable[tuple[str, str]] = (),
+    continue_url: str,
+) -> TemplateResponse:
+    """A page that shows a secret this one time, rendered straight into the response.
+
+    The secret is never put in the session, a message or a URL: only this response carries
+    it, and ``no-store`` keeps it out of caches (and out of the browser's back button).
+    """
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": str(obj),
+        "opts": model_admin.opts,
+        "object": obj,
+        "secret_label": secret_label,
+        "secret": secret,
+        "details": list(details),
+        "continue_url": continue_url,
+    }
+    response = TemplateResponse(request, "dashboard/secret_once.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+def confirm_response(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    *,
+    title: str,
+    obj: Model,
+    message: str,
+    button: str,
+    cancel_url: str,
+) -> TemplateResponse:
+    """A confirmation page whose button POSTs back to the same URL (rotate, reveal...)."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "subtitle": str(obj),
+        "opts": model_admin.opts,
+        "object": obj,
+        "message": message,
+        "button": button,
+        "cancel_url": cancel_url,
+    }
+    return TemplateResponse(request, "dashboard/confirm.html", context)
+
+
+class ServiceModelForm(forms.ModelForm):
+    """An admin form that only cleans its input; the service validates the model and saves it.
+
+    Django's ModelForm would also run the model's ``full_clean`` on an instance the service
+    never saves; the service runs it itself, and its errors come back onto this form
+    through ``TenantScopedAdmin``. One rule, one place.
+    """
+
+    def _post_clean(self) -> None:
+        return None
+
+
+class ServiceErrorFormMixin:
+    """Puts a service's ``ValidationError`` onto the form, on the fields it names where it can."""
+
+    service_error: ClassVar[ValidationError]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        error = self.service_error
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)  # type: ignore[attr-defined]
+        else:
+            self.add_error(None, error)  # type: ignore[attr-defined]
+        return cleaned
+
+
+class ReadOnlyAdminMixin:
+    """For rows only Portcullis itself writes (signing keys, audit events, issued tokens): view only."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose rows, pickers and permissions are limited to the user's tenants.
+
+    ``tenant_lookup`` is the path from the model to its tenant (``"pk"`` for Tenant itself).
+    Subclasses that allow writes implement the ``service_*`` hooks.
+    """
+
+    tenant_lookup: ClassVar[str] = "tenant"
+    list_select_related: Any = ("tenant",)
+    # Form and fieldsets of the add view, when they differ from the change view's (like UserAdmin).
+    add_form: ClassVar[type[forms.ModelForm] | None] = None
+    add_fieldsets: ClassVar[Any] = None
+
+    # --- tenant scoping ----------------------------------------------------------------------
+
+    def tenant_id_of(self, obj: Model) -> int | None:
+        return getattr(obj, f"{self.tenant_lookup}_id")
+
+    def is_member_for(self, request: HttpRequest, obj: Model | None) -> bool:
+        """Whether the user manages the tenant ``obj`` belongs to (True when there is no object)."""
+        if obj is None:
+            return True
+        tenant_ids = member_tenant_ids(request)
+        return tenant_ids is None or self.tenant_id_of(obj) in tenant_ids
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        tenant_ids = member_tenant_ids(request)
+        if tenant_ids is None:
+            return queryset
+        return queryset.filter(**{f"{self.tenant_lookup}__in": tenant_ids})
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Model:
+        """The object, from the scoped queryset; another tenant's object is simply not found (404).
+
+        Django's admin would redirect to its index with "does not exist"; a 404 is the same
+        answer for a missing row and for a foreign one, so ids reveal nothing.
+        """
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        return obj
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = scope_to_tenants(formfield.queryset, member_tenant_ids(request))
+        return formfield
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if formfield is not None and hasattr(formfield, "queryset"):
+            formfield.queryset = scope_to_tenants(formfield.queryset, member_tenant_ids(request))
+        return formfield
+
+    # --- permissions: the model permission, and membership of the object's tenant ---------------
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_view_permission(request, obj) and self.is_member_for(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_change_permission(request, obj) and self.is_member_for(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return super().has_delete_permission(request, obj) and self.is_member_for(request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, set[str], Any]:
+        """What a deletion takes with it, refusing it when the user may not delete a selected object.
+
+        What cascades is the service's business (the database cascade it relies on), so the
+        related models' admin permissions are not consulted; each *selected* object is,
+        which is what stops "delete selected" on a system API or client.
+        """
+        deleted, model_count, _related_perms, protected = super().get_deleted_objects(objs, request)
+        refused = {str(obj) for obj in objs if not self.has_delete_permission(request, obj)}
+        return deleted, model_count, refused, protected
+
+    # --- forms -------------------------------------------------------------------------------------
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        if obj is None and self.add_fieldsets is not None:
+            return self.add_fieldsets
+        return super().get_fieldsets(request, obj)
+
+    def form_attrs(self, request: HttpRequest, obj: Model | None) -> dict[str, Any]:
+        """Class attributes for this request's form (choices that depend on the user or object)."""
+        return {}
+
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None and self.add_form is not None:
+            kwargs.setdefault("form", self.add_form)
+        form_class = super().get_form(request, obj, change, **kwargs)
+        attrs = self.form_attrs(request, obj)
+        bases: tuple[type, ...] = (form_class,)
+        service_error = getattr(request, _SERVICE_ERROR_ATTR, None)
+        if service_error is not None:
+            bases = (ServiceErrorFormMixin, form_class)
+            attrs["service_error"] = service_error
+        if not attrs:
+            return form_class
+        return type(form_class.__name__, bases, attrs)
+
+    # --- writes go through services ---------------------------------------------------------------
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> Model:
+        """Create the object with one service call and return what the service saved."""
+        raise NotImplementedError(f"{type(self).__name__} does not create objects.")
+
+    def service_update(self, request: HttpRequest, obj: Model, form: forms.ModelForm) -> None:
+        """Apply the form's changes to ``obj`` with one service call."""
+        raise NotImplementedError(f"{type(self).__name__} does not change objects.")
+
+    def service_delete(self, request: HttpRequest, obj: Model) -> None:
+        """Delete ``obj`` with the service's delete function."""
+        raise NotImplementedError(f"{type(self).__name__} does not delete objects.")
+
+    def save_model(self, request: HttpRequest, obj: Model, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            self.service_update(request, obj, form)
+        else:
+            adopt(obj, self.service_create(request, form))
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        """Nothing by default: ``save_model``'s service call saved everything the form holds.
+
+        Admins with inlines override this and hand the inline data to their service.
+        """
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # One service call per object: each records its own audit event and cache invalidation.
+        for obj in queryset:
+            try:
+                self.service_delete(request, obj)
+            except ValidationError as error:
+                self.message_user(request, f"{obj}: {' '.join(error.messages)}", messages.ERROR)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Mapping[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            if request.method != "POST" or hasattr(request, _SERVICE_ERROR_ATTR):
+                raise
+            # The service refused the change and the view's transaction rolled it back.
+            # Render the same POST again, with the refusal attached to the form: the form is
+            # then invalid, so nothing is saved twice.
+            setattr(request, _SERVICE_ERROR_ATTR, error)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Mapping[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ValidationError as error:
+            # The service refused (and the transaction rolled back): say why, on the object's page.
+            self.message_user(request, " ".join(error.messages), messages.ERROR)
+            info = self.opts.app_label, self.opts.model_name
+            return HttpResponseRedirect(
+                reverse(f"admin:{info[0]}_{info[1]}_change", args=[unquote(object_id)])
+            )

@@ -1,0 +1,127 @@
+"""Admin for tenants (members edit display settings; superusers create) and their signing keys (view only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.dashboard.admin_base import (
+    ReadOnlyAdminMixin,
+    ServiceModelForm,
+    TenantScopedAdmin,
+    secret_response,
+)
+from apps.management.services import management_api_provision
+from apps.oauth.issuer import issuer_for_tenant
+from apps.tenants.models import SigningKey, Tenant
+from apps.tenants.services import TENANT_MUTABLE_FIELDS, tenant_create, tenant_update
+
+_CREDENTIALS_ATTR = "_portcullis_management_credentials"
+
+
+class TenantAddForm(ServiceModelForm):
+    class Meta:
+        model = Tenant
+        fields = ("slug", "name")
+
+
+class TenantChangeForm(ServiceModelForm):
+    class Meta:
+        model = Tenant
+        fields = ("name", "default_audience")
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantScopedAdmin):
+    """Members change a tenant's name and default audience; only superusers create tenants.
+
+    Creating one provisions its keys, Management API and management client, and shows that
+    client's secret once. Tenants are not deleted here (there is no ``tenant_delete`` service).
+    """
+
+    tenant_lookup = "pk"
+    list_select_related = ()
+    list_display = ("slug", "name", "default_audience", "created_at")
+    search_fields = ("slug", "name")
+    form = TenantChangeForm
+    add_form = TenantAddForm
+    fieldsets = ((None, {"fields": ("slug", "name", "default_audience", "issuer", "created_at")}),)
+    add_fieldsets = ((None, {"fields": ("slug", "name")}),)
+
+    def tenant_id_of(self, obj: Tenant) -> int | None:
+        return obj.pk
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
+        return () if obj is None else ("slug", "issuer", "created_at")
+
+    @admin.display(description="Issuer")
+    def issuer(self, obj: Tenant) -> str:
+        return issuer_for_tenant(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return False
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> Tenant:
+        tenant = tenant_create(
+            slug=form.cleaned_data["slug"], name=form.cleaned_data["name"], actor=request.user
+        )
+        credentials = management_api_provision(tenant=tenant, actor=request.user)
+        setattr(request, _CREDENTIALS_ATTR, credentials)
+        return tenant
+
+    def service_update(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm) -> None:
+        changes = {
+            field: form.cleaned_data[field] for field in form.changed_data if field in TENANT_MUTABLE_FIELDS
+        }
+        if changes:
+            tenant_update(tenant=obj, actor=request.user, **changes)
+
+    def response_add(
+        self, request: HttpRequest, obj: Tenant, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """Show the management client's credentials: its secret exists only in this response."""
+        credentials = getattr(request, _CREDENTIALS_ATTR)
+        return secret_response(
+            request,
+            self,
+            title="Tenant created: management client secret",
+            obj=obj,
+            secret_label="Client secret",
+            secret=credentials.client_secret,
+            details=[
+                ("Issuer", issuer_for_tenant(obj)),
+                ("Client ID", credentials.client_id),
+                ("Audience", credentials.audience),
+            ],
+            continue_url=reverse("admin:tenants_tenant_change", args=[obj.pk]),
+        )
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """A tenant's signing keys, for reading: kid, algorithm, state and the public JWK.
+
+    The encrypted private key is deferred in the query and in no field, list or page.
+    """
+
+    list_display = ("kid", "tenant", "algorithm", "state", "created_at")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "algorithm", "state")
+    search_fields = ("kid",)
+    fields = ("tenant", "kid", "algorithm", "state", "public_jwk_pretty", "created_at", "state_changed_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("private_key_encrypted")
+
+    @admin.display(description="Public JWK")
+    def public_jwk_pretty(self, obj: SigningKey) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.public_jwk, indent=2, sort_keys=True))

@@ -1,0 +1,117 @@
+"""Fixtures for the admin tests: two tenants with one of everything, a portal admin of the first."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.urls import reverse
+
+from apps.accounts.models import User
+from apps.accounts.services import portal_admin_create
+from apps.apis.models import Api
+from apps.applications.models import Application
+from apps.audit.models import AuditEvent
+from apps.grants.models import ClientGrant
+from apps.tenants.models import SigningKey, Tenant
+from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory, UserFactory
+
+PORTAL_PASSWORD = "portal admin's long passphrase"
+# Not (yet) in apps.accounts.services.TENANT_ADMIN_PERMISSIONS: granted to the test portal
+# admin directly so the users admin's tenant scoping is exercised.
+USER_PERMISSIONS = ("view_user", "add_user")
+
+
+@dataclass
+class TenantWorld:
+    """A tenant and one row of each kind the admin shows."""
+
+    tenant: Tenant
+    api: Api
+    application: Application
+    grant: ClientGrant
+    end_user: User
+    signing_key: SigningKey
+    audit_event: AuditEvent
+
+
+def make_world(slug: str) -> TenantWorld:
+    tenant = TenantFactory(slug=slug)
+    api = ApiFactory(tenant=tenant)
+    application = ApplicationFactory(tenant=tenant)
+    return TenantWorld(
+        tenant=tenant,
+        api=api,
+        application=application,
+        grant=ClientGrantFactory(application=application, api=api),
+        end_user=UserFactory(tenant=tenant, username=f"end-user@{slug}.example"),
+        signing_key=SigningKey.objects.for_tenant(tenant).first(),
+        audit_event=AuditEvent.objects.filter(tenant=tenant).order_by("created_at").first(),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    """Portal passwords use PBKDF2 (~0.6 s a hash here); these tests are about the admin, not hashing.
+
+    The client secret hasher stays registered: secrets are still checked with ``check_password``.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
+@pytest.fixture
+def alpha(db) -> TenantWorld:
+    return make_world("alpha-corp")
+
+
+@pytest.fixture
+def bravo(db) -> TenantWorld:
+    return make_world("bravo-corp")
+
+
+@pytest.fixture
+def portal_admin(alpha) -> User:
+    """A portal admin of ``alpha`` only."""
+    user = portal_admin_create(username="pat", password=PORTAL_PASSWORD, tenants=[alpha.tenant])
+    user.user_permissions.add(*Permission.objects.filter(codename__in=USER_PERMISSIONS))
+    return user
+
+
+@pytest.fixture
+def portal_client(portal_admin) -> Client:
+    client = Client()
+    client.force_login(portal_admin)
+    return client
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser(username="root", email="root@example.com", password=PORTAL_PASSWORD)
+
+
+@pytest.fixture
+def superuser_client(superuser) -> Client:
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+def admin_url(url_name: str, *args: object) -> str:
+    return reverse(f"admin:{url_name}", args=args)
+
+
+def shown_secret(html: str) -> str:
+    """The secret on a one-time secret page."""
+    match = re.search(r'<code id="client-secret"[^>]*>([^<]+)</code>', html)
+    assert match, "no secret on the page"
+    return match.group(1)
+
+
+def select_values(html: str, name: str) -> set[str]:
+    """The option values of the ``<select name=...>`` on a page."""
+    match = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert match, f"no <select name={name!r}> on the page"
+    return set(re.findall(r'value="([^"]+)"', match.group(1)))

@@ -1,0 +1,130 @@
+"""The admin in a real browser (Debian's Chromium through Playwright) against the live server.
+
+A portal admin signs in, registers an M2M application, sees its secret exactly once,
+grants it one scope of an API, and the secret they copied gets a token.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from http import HTTPStatus
+
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from apps.accounts.services import portal_admin_create
+from apps.applications.models import Application
+from tests.factories import ApiFactory, TenantFactory
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "browser admin's long passphrase"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _allow_orm_next_to_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test's thread, and Django then refuses ORM
+    calls there as "async-unsafe". Nothing here shares a connection between threads, so allow
+    them, for this module only."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def test_portal_admin_registers_an_m2m_app_whose_secret_works(page: Page, live_server) -> None:
+    # given a tenant with an API of two scopes (and another API), and a portal admin of that tenant
+    tenant = TenantFactory(slug="browser-co")
+    api = ApiFactory(
+        tenant=tenant,
+        identifier="https://reports.example.com",
+        scopes={"read:reports": "Read reports", "write:reports": "Write reports"},
+    )
+    ApiFactory(tenant=tenant, identifier="https://billing.example.com", scopes={"read:invoices": ""})
+    portal_admin_create(username="bea", password=PASSWORD, tenants=[tenant])
+    base = live_server.url
+
+    # when the admin signs in
+    page.goto(f"{base}/admin/")
+    page.fill("#id_username", "bea")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_contain_text("Portcullis")
+
+    # and registers a machine-to-machine application
+    page.goto(f"{base}/admin/applications/application/add/")
+    page.select_option("#id_tenant", str(tenant.pk))
+    page.fill("#id_name", "Reports exporter")
+    page.select_option("#id_app_type", Application.AppType.MACHINE_TO_MACHINE.value)
+    page.click("input[name=_save]")
+
+    # then the secret is on the page, exactly once
+    secret = page.locator("#client-secret").inner_text().strip()
+    assert len(secret) >= 40
+    assert page.content().count(secret) == 1
+    application = Application.objects.get(tenant=tenant, name="Reports exporter")
+    assert application.client_id in page.content()
+
+    # and never again: not on the application's page, nor after a reload of it, nor in the list
+    page.click("#secret-continue")
+    expect(page.locator("#application_form")).to_be_visible()
+    assert secret not in page.content()
+    page.reload()
+    assert secret not in page.content()
+    page.goto(f"{base}/admin/applications/application/")
+    assert secret not in page.content()
+
+    # when the admin grants it the API with one scope
+    page.goto(f"{base}/admin/grants/clientgrant/add/")
+    page.select_option("#id_application", str(application.pk))
+    page.select_option("#id_api", str(api.pk))
+    # (only the chosen API's scopes are on offer)
+    expect(page.locator("input[name=scopes][value='read:invoices']")).to_be_hidden()
+    page.check("input[name=scopes][value='read:reports']")
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+
+    # then the secret shown once gets a token for that API with that scope
+    response = requests.post(
+        f"{base}/t/{tenant.slug}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": application.client_id,
+            "client_secret": secret,
+            "audience": api.identifier,
+        },
+        timeout=10,
+    )
+    assert response.status_code == HTTPStatus.OK, response.text
+    assert response.json()["scope"] == "read:reports"
