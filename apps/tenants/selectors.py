@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -31,22 +32,33 @@ class ActiveSigningKey:
 
 
 def signing_key_current(*, tenant_id: int, algorithm: str) -> ActiveSigningKey | None:
-    """The key that signs this tenant's tokens for ``algorithm``, decrypted once per process."""
+    """The key that signs this tenant's tokens for ``algorithm``.
 
-    def load() -> ActiveSigningKey | None:
-        row = (
+    Which key is current is memoised for the TTL; the decrypted key object is kept per
+    ``kid`` for the life of the process (a kid's key material never changes, and parsing
+    an RSA key costs ~50 ms, which would otherwise stall a worker at every TTL expiry).
+    """
+
+    def load() -> tuple[str, str] | None:
+        return (
             SigningKey.objects.for_tenant(tenant_id)
             .filter(algorithm=algorithm, state=SigningKey.State.CURRENT)
-            .only("kid", "algorithm", "private_key_encrypted")
+            .values_list("kid", "private_key_encrypted")
             .first()
         )
-        if row is None:
-            return None
-        return ActiveSigningKey(
-            kid=row.kid, algorithm=row.algorithm, private_key=keys.load_private_key(row.private_key_encrypted)
-        )
 
-    return ttlcache.get_or_load(("signing_key", tenant_id, algorithm), load)
+    row = ttlcache.get_or_load(("signing_key", tenant_id, algorithm), load)
+    if row is None:
+        return None
+    kid, private_key_encrypted = row
+    return _decrypted_key(kid, algorithm, private_key_encrypted)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decrypted_key(kid: str, algorithm: str, private_key_encrypted: str) -> ActiveSigningKey:
+    return ActiveSigningKey(
+        kid=kid, algorithm=algorithm, private_key=keys.load_private_key(private_key_encrypted)
+    )
 
 
 def signing_key_jwks(*, tenant: Tenant) -> dict:
