@@ -1,6 +1,33 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views import defaults
+from django.views.generic import TemplateView
+
+
+def _is_protocol_path(request) -> bool:
+    return request.path.startswith("/t/") or request.path == "/healthz"
+
+
+def page_not_found(request, exception):
+    """JSON under a tenant's issuer (clients parse it), a readable page elsewhere."""
+    if _is_protocol_path(request):
+        return JsonResponse(
+            {"error": "not_found", "error_description": f"No endpoint at {request.path}"}, status=404
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_protocol_path(request):
+        return JsonResponse(
+            {"error": "server_error", "error_description": "Internal server error."}, status=500
+        )
+    return defaults.server_error(request)
+
+
+handler404 = page_not_found
+handler500 = server_error
 
 
 def healthz(request):
@@ -9,6 +36,7 @@ def healthz(request):
 
 
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # TenantMiddleware has already resolved request.tenant from this prefix.

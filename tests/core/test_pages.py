@@ -1,0 +1,31 @@
+"""The pages a person may land on outside the admin and the protocol endpoints."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+def test_home_page_points_to_the_admin_and_the_issuer(http, db):
+    response = http.get("/")
+    assert response.status_code == HTTPStatus.OK
+    assert "/admin/" in response.text and "/t/&lt;tenant&gt;/" in response.text
+
+
+def test_unknown_page_is_a_readable_404(http, db, settings):
+    settings.DEBUG = False
+    response = http.get("/no/such/page")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert "Page not found" in response.text
+
+
+def test_unknown_path_under_a_tenant_is_a_json_404(http, m2m, settings):
+    settings.DEBUG = False
+    response = http.get(f"/t/{m2m.tenant.slug}/no-such-endpoint")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json()["error"] == "not_found"
+
+
+def test_healthz(http, db):
+    response = http.get("/healthz")
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"status": "ok"}
