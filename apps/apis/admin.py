@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 
 from apps.apis.models import Api, Scope
 from apps.apis.services import (
+    API_SETTINGS,
     MUTABLE_FIELDS,
     api_create,
     api_delete,
@@ -28,14 +29,7 @@ from apps.dashboard.admin_base import (
     secret_response,
 )
 
-_SETTINGS = (
-    "signing_alg",
-    "token_lifetime",
-    "allow_offline_access",
-    "skip_consent_for_first_party",
-    "rbac_enabled",
-    "add_permissions_in_token",
-)
+_SETTINGS = API_SETTINGS
 
 
 class ApiAddForm(ServiceModelForm):

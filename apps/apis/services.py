@@ -12,20 +12,19 @@ from apps.apis.models import Api, Scope
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
+from apps.core.services import assign_changes
 from apps.tenants import crypto
 
-IMMUTABLE_FIELDS = frozenset({"identifier", "tenant", "tenant_id", "is_system"})
-MUTABLE_FIELDS = frozenset(
-    {
-        "name",
-        "signing_alg",
-        "token_lifetime",
-        "allow_offline_access",
-        "skip_consent_for_first_party",
-        "rbac_enabled",
-        "add_permissions_in_token",
-    }
+# An API's token settings, in the order forms show them.
+API_SETTINGS = (
+    "signing_alg",
+    "token_lifetime",
+    "allow_offline_access",
+    "skip_consent_for_first_party",
+    "rbac_enabled",
+    "add_permissions_in_token",
 )
+MUTABLE_FIELDS = frozenset({"name", *API_SETTINGS})
 
 
 def _invalidate(api: Api) -> None:
@@ -69,14 +68,7 @@ def api_create(
 @transaction.atomic
 def api_update(*, api: Api, actor=None, **changes) -> Api:
     """Change an API's settings. The identifier never changes: issued tokens carry it."""
-    immutable = set(changes) & IMMUTABLE_FIELDS
-    if immutable:
-        raise ValidationError(f"Cannot change {', '.join(sorted(immutable))} of an existing API.")
-    unknown = set(changes) - MUTABLE_FIELDS
-    if unknown:
-        raise ValidationError(f"Unknown API settings: {', '.join(sorted(unknown))}")
-    for field, value in changes.items():
-        setattr(api, field, value)
+    assign_changes(api, changes, allowed=MUTABLE_FIELDS, what="an existing API")
     _ensure_signing_secret(api)
     api.full_clean()
     api.save()

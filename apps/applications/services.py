@@ -18,6 +18,7 @@ from apps.applications.models import Application
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
+from apps.core.services import assign_changes
 
 AppType = Application.AppType
 GrantType = Application.GrantType
@@ -140,16 +141,10 @@ def application_create(
 
 @transaction.atomic
 def application_update(*, application: Application, actor=None, **changes) -> Application:
-    unknown = set(changes) - MUTABLE_FIELDS
-    if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of an application.")
-    _set_uris(
-        application,
-        callbacks=changes.pop("callbacks", None),
-        allowed_origins=changes.pop("allowed_origins", None),
-    )
-    for field, value in changes.items():
-        setattr(application, field, value)
+    changed = sorted(changes)
+    uris = {key: changes.pop(key) for key in ("callbacks", "allowed_origins") if key in changes}
+    assign_changes(application, changes, allowed=MUTABLE_FIELDS, what="an application")
+    _set_uris(application, callbacks=uris.get("callbacks"), allowed_origins=uris.get("allowed_origins"))
     _apply_derived_fields(application)
     application.full_clean(exclude=["client_secret", "user"])
     application.save()
@@ -158,7 +153,7 @@ def application_update(*, application: Application, actor=None, **changes) -> Ap
         type=AuditEvent.Type.APPLICATION_UPDATED,
         actor=actor,
         target=application.client_id,
-        data={"changed": sorted(changes)},
+        data={"changed": changed},
     )
     _invalidate(application)
     return application

@@ -23,11 +23,11 @@ _lock = threading.Lock()
 
 def get_or_load[T](key: Hashable, loader: Callable[[], T]) -> T:
     """Return the cached value for ``key`` or call ``loader`` and remember its result."""
-    ttl = settings.CONFIG_CACHE_SECONDS
     now = time.monotonic()
     hit = _store.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    ttl = settings.CONFIG_CACHE_SECONDS  # read on a miss only: settings access is not free on the hot path
     value = loader()
     if ttl > 0:
         with _lock:

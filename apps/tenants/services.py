@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
+from apps.core.services import assign_changes
 from apps.tenants import keys
 from apps.tenants.models import SigningKey, Tenant, TenantMembership
 
@@ -62,13 +63,7 @@ def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
 
     Raises ``django.core.exceptions.ValidationError`` for other fields or bad values.
     """
-    from django.core.exceptions import ValidationError
-
-    unknown = set(changes) - TENANT_MUTABLE_FIELDS
-    if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a tenant.")
-    for field, value in changes.items():
-        setattr(tenant, field, value)
+    assign_changes(tenant, changes, allowed=TENANT_MUTABLE_FIELDS, what="a tenant")
     tenant.full_clean()
     tenant.save()
     audit_record(
