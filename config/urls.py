@@ -18,6 +18,12 @@ def page_not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request, exception):
+    if _is_protocol_path(request):
+        return JsonResponse({"error": "invalid_request", "error_description": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
 def server_error(request):
     if _is_protocol_path(request):
         return JsonResponse(
@@ -26,6 +32,7 @@ def server_error(request):
     return defaults.server_error(request)
 
 
+handler400 = bad_request
 handler404 = page_not_found
 handler500 = server_error
 

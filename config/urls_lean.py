@@ -3,7 +3,11 @@
 from django.urls import re_path
 
 from apps.oauth.views.token import token_view
-from config.urls import healthz
+from config.urls import bad_request, healthz, page_not_found, server_error
+
+handler400 = bad_request
+handler404 = page_not_found
+handler500 = server_error
 
 urlpatterns = [
     re_path(r"^t/[a-z0-9-]+/oauth/token$", token_view, name="token"),

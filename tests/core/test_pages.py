@@ -29,3 +29,13 @@ def test_healthz(http, db):
     response = http.get("/healthz")
     assert response.status_code == HTTPStatus.OK
     assert response.json() == {"status": "ok"}
+
+
+def test_token_endpoint_with_a_disallowed_host_gets_json_400(http, m2m, settings):
+    # given a Host header that is not in ALLOWED_HOSTS (host-header poisoning of the issuer)
+    settings.DEBUG = False
+    # when
+    response = http.post(m2m.token_path(), data=m2m.form(), headers={"Host": "evil.example.com"})
+    # then
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"] == "invalid_request"
