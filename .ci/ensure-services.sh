@@ -17,3 +17,24 @@ if [ ! -x /usr/bin/chromium ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+
+# The database named by DATABASE_URL (pytest-django creates test_<name> itself, but
+# manage.py check/makemigrations look at the real one).
+if [ -n "${DATABASE_URL:-}" ] && [ -x .venv/bin/python ]; then
+  .venv/bin/python - <<'PY'
+import os
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+url = urlsplit(os.environ["DATABASE_URL"])
+name = url.path.lstrip("/")
+if url.scheme.startswith("postgres") and name:
+    maintenance = url._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"Created database {name}")
+PY
+fi
