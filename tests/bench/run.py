@@ -229,6 +229,26 @@ def bootstrap_demo(env: dict[str, str]) -> dict[str, Any]:
         return json.loads(output.read_text())
 
 
+ES256_AUDIENCE = "https://timesheets-es256.example.com"
+
+
+def add_es256_api(env: dict[str, str], demo: dict[str, Any]) -> None:
+    """A second API signed with ES256, granted to the demo M2M client: the same endpoint with
+    cheap crypto shows how much of a token is ours rather than RSA's."""
+    code = (
+        "from apps.apis.services import api_create\n"
+        "from apps.applications.models import Application\n"
+        "from apps.grants.services import client_grant_create\n"
+        "from apps.tenants.models import Tenant\n"
+        "tenant = Tenant.objects.get(slug='demo')\n"
+        f"api = api_create(tenant=tenant, name='Timesheets (ES256)', identifier={ES256_AUDIENCE!r},\n"
+        "                 scopes={'read:timesheets': ''}, signing_alg='ES256')\n"
+        f"client = Application.objects.get(client_id={demo['m2m']['client_id']!r})\n"
+        "client_grant_create(tenant=tenant, application=client, api=api, scopes=['read:timesheets'])\n"
+    )
+    manage("shell", "-c", code, env=env)
+
+
 class ConnectionSampler:
     """Counts the server's Postgres connections to the bench database while a load runs.
 
@@ -435,14 +455,14 @@ def ensure_wrk() -> str:
     return found
 
 
-def token_form(demo: dict[str, Any]) -> str:
+def token_form(demo: dict[str, Any], audience: str | None = None) -> str:
     m2m = demo["m2m"]
     return urllib.parse.urlencode(
         {
             "grant_type": "client_credentials",
             "client_id": m2m["client_id"],
             "client_secret": m2m["client_secret"],
-            "audience": m2m["audience"],
+            "audience": audience or m2m["audience"],
         }
     )
 
@@ -552,6 +572,20 @@ def run_load(
             result = run_wrk(wrk, token_what, token_url, concurrency=concurrency, body=form, **common)
         result.peak_db_connections = sampler.peak
         report.loads.append(result)
+    es256_form = token_form(demo, audience=ES256_AUDIENCE)
+    check_one_token(token_url, es256_form)
+    log(f"token endpoint, ES256 API, c{TOKEN_CONCURRENCY[0]}, {config.seconds} s")
+    with sampler.sampling():
+        result = run_wrk(
+            wrk,
+            "token endpoint, client_credentials, ES256 API",
+            token_url,
+            concurrency=TOKEN_CONCURRENCY[0],
+            body=es256_form,
+            **common,
+        )
+    result.peak_db_connections = sampler.peak
+    report.loads.append(result)
     log(f"/healthz, c{HEALTHZ_CONCURRENCY}, {config.seconds} s")
     with sampler.sampling():
         result = run_wrk(
@@ -681,7 +715,7 @@ def markdown(report: Report) -> str:
     if env["server_env"]:
         lines.append(f"- server environment: {' '.join(f'{k}={v}' for k, v in env['server_env'].items())}")
     peaks = ", ".join(
-        f"{r.what.split(',')[0]} c{r.concurrency}: {r.peak_db_connections}"
+        f"{r.what.split(',')[0]}{' (ES256)' if 'ES256' in r.what else ''} c{r.concurrency}: {r.peak_db_connections}"
         for r in report.loads
         if r.peak_db_connections is not None
     )
@@ -745,7 +779,8 @@ def main() -> int:
     log(f"database {database} recreated; migrating")
     manage("migrate", "--noinput", "-v", "0", env=env)
     demo = bootstrap_demo(env)
-    log("demo tenant created")
+    add_es256_api(env, demo)
+    log("demo tenant created (plus an ES256 API)")
 
     sampler = ConnectionSampler(config.database_url)
     busy = cpu_busy_fraction()
