@@ -23,6 +23,8 @@ class LeanWSGIHandler(WSGIHandler):
     """Django's handler with a short middleware chain and its own URLconf."""
 
     def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler.load_middleware reads settings.MIDDLEWARE and takes no argument; this
+        # runs once, when the WSGI application is built, before any request is served.
         full = settings.MIDDLEWARE
         try:
             settings.MIDDLEWARE = settings.LEAN_MIDDLEWARE

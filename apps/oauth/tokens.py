@@ -7,6 +7,7 @@ import uuid
 
 import jwt
 
+from apps.apis.models import Api
 from apps.oauth import constants, errors
 from apps.oauth.context import context_of
 from apps.tenants.selectors import signing_key_current
@@ -34,15 +35,14 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     }
     if api.rbac_enabled and api.add_permissions_in_token:
         claims["permissions"] = list(request.scopes or ())
-    request.jti = claims["jti"]
     return sign(claims, request=request)
 
 
 def sign(claims: dict, *, request) -> str:
     api = request.api
     headers = {"typ": constants.ACCESS_TOKEN_JWT_TYPE}
-    if api.signing_alg == "HS256":
-        return jwt.encode(claims, api.signing_secret, algorithm="HS256", headers=headers)
+    if api.signing_alg == Api.SigningAlgorithm.HS256:
+        return jwt.encode(claims, api.signing_secret, algorithm=api.signing_alg, headers=headers)
     key = signing_key_current(tenant_id=context_of(request).tenant.pk, algorithm=api.signing_alg)
     if key is None:
         raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=api.signing_alg))
