@@ -58,7 +58,7 @@ test: venv
 	$(MAKE) --no-print-directory lint; \
 	$(PY) manage.py check --fail-level WARNING; \
 	$(PY) manage.py makemigrations --check --dry-run; \
-	$(PY) -m pytest -p no:cacheprovider -q; rc=$$?; \
+	rc=0; $(PY) -m pytest -p no:cacheprovider -q || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 bench: venv
