@@ -132,6 +132,10 @@ else:
 # before re-reading it. A change made through our services is visible at once in the process
 # that made it and within this many seconds everywhere else. 0 disables the cache.
 CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "5"))
+# The token log (every token issued or refused) is written in batches this often, off the
+# request path; events of the last interval are lost only if a process is killed outright.
+# 0 writes each event synchronously.
+TOKEN_LOG_FLUSH_SECONDS = float(os.environ.get("TOKEN_LOG_FLUSH_SECONDS", "1"))
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

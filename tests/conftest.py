@@ -22,6 +22,12 @@ def pytest_configure(config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _synchronous_token_log(settings):
+    """Token events are written at once in tests: no background thread holds the test database."""
+    settings.TOKEN_LOG_FLUSH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():
     """Each test starts with an empty per-process config cache (rows are rolled back between tests)."""
     ttlcache.clear()

@@ -34,6 +34,7 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tenants.tenant": ("change", "view"),
     "tenants.signingkey": ("view",),
     "audit.auditevent": ("view",),
+    "audit.tokenevent": ("view",),
     "accounts.user": ("add", "view"),
 }
 

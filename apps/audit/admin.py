@@ -7,7 +7,7 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, TokenEvent
 from apps.dashboard.admin_base import ReadOnlyAdminMixin, TenantScopedAdmin
 
 
@@ -24,3 +24,16 @@ class AuditEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="Data")
     def data_pretty(self, obj: AuditEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, sort_keys=True))
+
+
+@admin.register(TokenEvent)
+class TokenEventAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """The token log of the user's tenants: every token issued or refused."""
+
+    list_display = ("created_at", "type", "tenant", "client_id", "audience", "error")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "type", "error")
+    search_fields = ("client_id", "audience", "jti")
+    fields = (
+        "created_at", "tenant", "type", "client_id", "audience", "scope", "jti", "error", "error_description", "ip",
+    )  # fmt: skip
+    readonly_fields = fields

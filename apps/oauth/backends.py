@@ -38,7 +38,7 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         if request.is_secure():
             headers["X_DJANGO_OAUTH_TOOLKIT_SECURE"] = "1"
         params = getattr(request, "oauth_params", None) or []
-        headers[CONTEXT_HEADER] = TokenRequestContext(
+        headers[CONTEXT_HEADER] = request.token_context = TokenRequestContext(
             tenant=request.tenant,
             issuer=issuer_for_request(request),
             resources=tuple(value for name, value in params if name == PARAM_RESOURCE),

@@ -13,11 +13,16 @@ from dataclasses import dataclass
 CONTEXT_HEADER = "portcullis.context"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TokenRequestContext:
     tenant: object  # apps.tenants.models.Tenant (cached instance: read-only)
     issuer: str
     resources: tuple[str, ...]
+    # Filled in as the request is processed, for the token log.
+    client_id: str = ""
+    audience: str = ""
+    scope: str = ""
+    jti: str = ""
 
 
 def context_of(oauthlib_request) -> TokenRequestContext:

@@ -22,6 +22,7 @@ MSG_DUPLICATE_PARAMETER = "Parameter '{name}' is included more than once (RFC 67
 MSG_BAD_CONTENT_TYPE = "Content-Type must be application/x-www-form-urlencoded or application/json."
 MSG_BAD_JSON = "The request body is not a valid JSON object."
 MSG_NON_STRING_PARAMETER = "Parameter '{name}' must be a string."
+MSG_CONTROL_CHARACTERS = "Parameter '{name}' contains control characters (RFC 6749 Appendix A)."
 MSG_BODY_TOO_LARGE = "The request body is too large."
 MSG_METHOD_NOT_ALLOWED = "The token endpoint accepts only POST requests."
 MSG_QUERY_NOT_ALLOWED = "Parameters must be sent in the request body, not the URL query."

@@ -9,6 +9,7 @@ Auth0's SDKs post JSON with explicit nulls; a null means "not sent".
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from apps.oauth import constants, errors
 
 Params = list[tuple[str, str]]
 _REPEATABLE = frozenset({constants.PARAM_RESOURCE})
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def parse_token_request(request: HttpRequest) -> Params:
@@ -38,8 +40,19 @@ def parse_token_request(request: HttpRequest) -> Params:
     else:
         raise errors.InvalidRequest(errors.MSG_BAD_CONTENT_TYPE)
     _reject_duplicates(params)
+    _reject_control_characters(params)
     _check_grant_type(params)
     return params
+
+
+def _reject_control_characters(params: Params) -> None:
+    """RFC 6749 Appendix A: parameter values are visible characters; a control character
+    (NUL above all, which Postgres refuses in text) is never part of a valid request."""
+    for name, value in params:
+        if _CONTROL_CHARACTERS.search(value) or _CONTROL_CHARACTERS.search(name):
+            raise errors.InvalidRequest(
+                errors.MSG_CONTROL_CHARACTERS.format(name=name[:50].encode("unicode_escape").decode())
+            )
 
 
 def _check_grant_type(params: Params) -> None:

@@ -35,6 +35,8 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     }
     if api.rbac_enabled and api.add_permissions_in_token:
         claims["permissions"] = list(request.scopes or ())
+    context = context_of(request)
+    context.audience, context.scope, context.jti = api.identifier, claims["scope"], claims["jti"]
     return sign(claims, request=request)
 
 

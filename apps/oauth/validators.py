@@ -21,7 +21,9 @@ class PortcullisValidator(OAuth2Validator):
         """Only the resolved tenant's clients exist for this request (no cross-tenant lookup)."""
         if not client_id:
             return None
-        client = application_get_for_token(tenant_id=context_of(request).tenant.pk, client_id=client_id)
+        context = context_of(request)
+        context.client_id = client_id
+        client = application_get_for_token(tenant_id=context.tenant.pk, client_id=client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client

@@ -10,7 +10,7 @@ from http import HTTPStatus
 import pytest
 
 from apps.applications.services import AppType, AuthMethod, application_secret_rotate, application_update
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, TokenEvent
 from apps.oauth import errors
 from apps.oauth.models import AccessToken
 from tests.conftest import M2MSetup
@@ -54,9 +54,23 @@ CASES = [
     Case(
         "NUL byte in client id",
         lambda s: {"data": s.form(client_id="abc\x00def")},
-        HTTPStatus.UNAUTHORIZED,
-        "invalid_client",
-        errors.MSG_CLIENT_AUTH_FAILED,
+        HTTPStatus.BAD_REQUEST,
+        "invalid_request",
+        errors.MSG_CONTROL_CHARACTERS.format(name="client_id"),
+    ),
+    Case(
+        "NUL byte in audience",
+        lambda s: {"data": s.form(audience="https://x\x00.example.com")},
+        HTTPStatus.BAD_REQUEST,
+        "invalid_request",
+        errors.MSG_CONTROL_CHARACTERS.format(name="audience"),
+    ),
+    Case(
+        "newline in client secret (JSON body)",
+        lambda s: {"json": s.form(client_secret="abc\ndef")},
+        HTTPStatus.BAD_REQUEST,
+        "invalid_request",
+        errors.MSG_CONTROL_CHARACTERS.format(name="client_secret"),
     ),
     Case(
         "no credentials",
@@ -371,12 +385,13 @@ def test_client_secret_basic_client_cannot_post_its_secret(http, m2m):
     )
 
 
-def test_token_requests_write_nothing(http, m2m):
+def test_token_requests_write_only_the_token_log(http, m2m):
     # given
     events_before = AuditEvent.objects.count()
     # when a good and a bad request are made
     http.post(m2m.token_path(), data=m2m.form())
     http.post(m2m.token_path(), data=m2m.form(client_secret="nope"))
-    # then no token rows and no stray writes exist
+    # then no token rows and no stray writes exist, only one log entry per request
     assert AccessToken.objects.count() == 0
     assert AuditEvent.objects.count() == events_before
+    assert TokenEvent.objects.count() == 2

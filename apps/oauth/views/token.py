@@ -10,6 +10,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from apps.oauth import errors
 from apps.oauth.request_parsing import parse_token_request
+from apps.oauth.token_events import error_of, token_request_logged
 
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
@@ -27,8 +28,16 @@ class TokenView(OAuthLibMixin, View):
         try:
             request.oauth_params = parse_token_request(request)
         except errors.OAuthError as error:
+            token_request_logged(
+                request, status=error.status_code, error=error.error, error_description=error.description
+            )
             return error.as_response()
         _, headers, body, status = self.create_token_response(request)
+        if status == 200:
+            token_request_logged(request, status=status)
+        else:
+            error, description = error_of(body)
+            token_request_logged(request, status=status, error=error, error_description=description)
         response = HttpResponse(content=body, status=status)
         for name, value in (headers | SECURITY_HEADERS).items():
             response[name] = value

@@ -1,0 +1,92 @@
+"""The token log: every token issued or refused, written in batches off the request path.
+
+``token_event_record`` appends to an in-process queue; a daemon thread bulk-inserts the
+queue every ``settings.TOKEN_LOG_FLUSH_SECONDS`` (and at interpreter exit). The token
+endpoint therefore pays a list append, not a database round trip. The price: events of
+the last interval are lost if the process is killed outright (SIGKILL, power loss); a
+graceful stop flushes. ``TOKEN_LOG_FLUSH_SECONDS = 0`` writes each event synchronously.
+If the database is unreachable, events wait in the queue (up to ``MAX_QUEUED``, then the
+oldest are dropped with a logged warning) and the next flush retries.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.utils import timezone
+
+from apps.audit.models import TokenEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED = 100_000
+_queue: deque[dict[str, Any]] = deque()
+_lock = threading.Lock()
+_flusher: threading.Thread | None = None
+_dropped = 0
+
+
+def token_event_record(*, tenant_id: int, type: str, **fields: Any) -> None:
+    """Queue one token event (written within TOKEN_LOG_FLUSH_SECONDS)."""
+    global _dropped
+    event = {"tenant_id": tenant_id, "type": type, "created_at": timezone.now(), **fields}
+    if settings.TOKEN_LOG_FLUSH_SECONDS <= 0:
+        TokenEvent.objects.create(**event)
+        return
+    if len(_queue) >= MAX_QUEUED:
+        _queue.popleft()
+        _dropped += 1
+    _queue.append(event)
+    if _flusher is None:
+        _start_flusher()
+
+
+def flush() -> int:
+    """Write every queued event now; returns how many were written. Safe to call from any thread."""
+    global _dropped
+    with _lock:
+        batch = [_queue.popleft() for _ in range(len(_queue))]
+        if not batch:
+            return 0
+        try:
+            TokenEvent.objects.bulk_create([TokenEvent(**event) for event in batch], batch_size=1000)
+        except (OperationalError, InterfaceError):
+            # The database is unreachable: keep the events for the next flush.
+            logger.exception("Token log: %d events not written yet; retrying at the next flush", len(batch))
+            _queue.extendleft(reversed(batch))
+            return 0
+        except DatabaseError:
+            # A batch the database refuses will never be accepted: drop it rather than block the log.
+            logger.exception("Token log: dropped a batch of %d events the database refused", len(batch))
+            return 0
+        if _dropped:
+            logger.warning("Token log: dropped %d events while the database was unreachable", _dropped)
+            _dropped = 0
+        return len(batch)
+
+
+def _start_flusher() -> None:
+    global _flusher
+    with _lock:
+        if _flusher is not None:
+            return
+        _flusher = threading.Thread(target=_run_flusher, name="token-log-flusher", daemon=True)
+        _flusher.start()
+    atexit.register(flush)
+
+
+def _run_flusher() -> None:
+    stop = threading.Event()
+    while not stop.wait(settings.TOKEN_LOG_FLUSH_SECONDS):
+        close_old_connections()  # this thread's connection follows CONN_MAX_AGE like a request's
+        try:
+            flush()
+        except Exception:  # the flusher must outlive any single bad batch
+            logger.exception("Token log: flush failed")
+            connection.close()
