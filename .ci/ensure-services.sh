@@ -38,3 +38,11 @@ if url.scheme.startswith("postgres") and name:
             print(f"Created database {name}")
 PY
 fi
+
+# Redis, for the tests of the shared configuration cache.
+if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  if command -v redis-server >/dev/null; then
+    echo "Starting Redis"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+  fi
+fi

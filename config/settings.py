@@ -132,6 +132,9 @@ else:
 # before re-reading it. A change made through our services is visible at once in the process
 # that made it and within this many seconds everywhere else. 0 disables the cache.
 CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "5"))
+# With REDIS_URL, how often each process checks the shared cache for configuration changes
+# made by other processes (one cache read per interval); such changes apply within it.
+CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
 # The token log (every token issued or refused) is written in batches this often, off the
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.

@@ -2,28 +2,43 @@
 
 The token endpoint must not touch the database on every request (DESIGN.md, "What we
 know about speed"), so tenant, client, API, grant and key data are memoised here for
-``settings.CONFIG_CACHE_SECONDS``. Services that change that data call ``invalidate``:
-the change is visible at once in this process and within the TTL in every other one.
-Misses (``None``) are cached too, so unknown client ids cannot hammer the database.
+``settings.CONFIG_CACHE_SECONDS``. Misses (``None``) are cached too, so unknown client
+ids cannot hammer the database.
+
+Services that change that data call ``invalidate`` inside their transaction. The entries
+are dropped at once in this process and again when the transaction commits (so no thread
+can re-cache what was read before the commit). With a shared cache (``REDIS_URL``) the
+commit also bumps a generation counter there; every process compares it at most every
+``settings.CONFIG_SYNC_SECONDS`` and empties its memo when it moved, so a change reaches
+all processes within that interval. Without a shared cache the TTL is the bound.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "portcullis:config-generation"
 _MAX_ENTRIES = 50_000
 _store: dict[Hashable, tuple[float, Any]] = {}
 _lock = threading.Lock()
+_sync = {"next_at": 0.0, "generation": None}
 
 
 def get_or_load[T](key: Hashable, loader: Callable[[], T]) -> T:
     """Return the cached value for ``key`` or call ``loader`` and remember its result."""
     now = time.monotonic()
+    if now >= _sync["next_at"]:
+        _follow_shared_generation(now)
     hit = _store.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
@@ -38,11 +53,52 @@ def get_or_load[T](key: Hashable, loader: Callable[[], T]) -> T:
 
 
 def invalidate(*keys: Hashable) -> None:
-    with _lock:
-        for key in keys:
-            _store.pop(key, None)
+    """Forget ``keys`` here now, and everywhere once the current transaction commits."""
+    _forget(keys)
+
+    def after_commit() -> None:
+        _forget(keys)
+        _bump_shared_generation()
+
+    transaction.on_commit(after_commit)
 
 
 def clear() -> None:
     with _lock:
         _store.clear()
+        _sync.update(next_at=0.0, generation=None)
+
+
+def _forget(keys: tuple[Hashable, ...]) -> None:
+    with _lock:
+        for key in keys:
+            _store.pop(key, None)
+
+
+def _bump_shared_generation() -> None:
+    if not settings.REDIS_URL:
+        return
+    try:
+        try:
+            cache.incr(GENERATION_KEY)
+        except ValueError:  # first change ever: the counter does not exist yet
+            cache.set(GENERATION_KEY, 1, timeout=None)
+    except Exception:  # a cache outage must not fail the change; the TTL still bounds staleness
+        logger.warning("Could not publish a configuration change to the shared cache", exc_info=True)
+
+
+def _follow_shared_generation(now: float) -> None:
+    """Empty the memo when another process published a change since we last looked."""
+    _sync["next_at"] = now + settings.CONFIG_SYNC_SECONDS
+    if not settings.REDIS_URL:
+        return
+    try:
+        generation = cache.get(GENERATION_KEY)
+    except Exception:
+        logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
+        return
+    if generation != _sync["generation"]:
+        with _lock:
+            if _sync["generation"] is not None or generation is not None:
+                _store.clear()
+            _sync["generation"] = generation
