@@ -6,23 +6,20 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import ClientGrant
 from apps.tenants.models import SigningKey, Tenant
 from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory, UserFactory
 
 PORTAL_PASSWORD = "portal admin's long passphrase"
-# Not (yet) in apps.accounts.services.TENANT_ADMIN_PERMISSIONS: granted to the test portal
-# admin directly so the users admin's tenant scoping is exercised.
-USER_PERMISSIONS = ("view_user", "add_user")
 
 
 @dataclass
@@ -36,6 +33,7 @@ class TenantWorld:
     end_user: User
     signing_key: SigningKey
     audit_event: AuditEvent
+    token_event: TokenEvent
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -50,6 +48,13 @@ def make_world(slug: str) -> TenantWorld:
         end_user=UserFactory(tenant=tenant, username=f"end-user@{slug}.example"),
         signing_key=SigningKey.objects.for_tenant(tenant).first(),
         audit_event=AuditEvent.objects.filter(tenant=tenant).order_by("created_at").first(),
+        token_event=TokenEvent.objects.create(
+            tenant=tenant,
+            type=TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS,
+            client_id=application.client_id,
+            audience=api.identifier,
+            created_at=timezone.now(),
+        ),
     )
 
 
@@ -75,9 +80,7 @@ def bravo(db) -> TenantWorld:
 @pytest.fixture
 def portal_admin(alpha) -> User:
     """A portal admin of ``alpha`` only."""
-    user = portal_admin_create(username="pat", password=PORTAL_PASSWORD, tenants=[alpha.tenant])
-    user.user_permissions.add(*Permission.objects.filter(codename__in=USER_PERMISSIONS))
-    return user
+    return portal_admin_create(username="pat", password=PORTAL_PASSWORD, tenants=[alpha.tenant])
 
 
 @pytest.fixture
