@@ -17,6 +17,13 @@ GTY_CLIENT_CREDENTIALS = "client-credentials"
 # Auth0: the "sub" of a machine-to-machine token is "<client_id>@clients".
 M2M_SUBJECT_SUFFIX = "@clients"
 
+# Every token-endpoint response, success or error: never cached (RFC 6749 section 5.1), never sniffed.
+TOKEN_RESPONSE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
 

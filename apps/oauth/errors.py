@@ -14,6 +14,8 @@ from http import HTTPStatus
 from django.http import HttpResponse
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
+from apps.oauth.constants import TOKEN_RESPONSE_HEADERS
+
 # --- Messages ------------------------------------------------------------------------------
 MSG_MISSING_GRANT_TYPE = "Missing required parameter: grant_type"
 MSG_UNSUPPORTED_GRANT_TYPE = "Unsupported grant type: {grant_type}"
@@ -71,10 +73,7 @@ class OAuthError(oauthlib_errors.OAuth2Error):
         response = HttpResponse(
             json.dumps(self.as_dict()), status=self.status_code, content_type="application/json"
         )
-        response["Cache-Control"] = "no-store"
-        response["Pragma"] = "no-cache"
-        response["X-Content-Type-Options"] = "nosniff"
-        for name, value in self.headers.items():
+        for name, value in (TOKEN_RESPONSE_HEADERS | self.headers).items():
             response[name] = value
         return response
 

@@ -25,6 +25,8 @@ def test_token_response_has_rfc6749_shape(http, m2m):
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 86400
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Pragma"] == "no-cache"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Content-Type"].startswith("application/json")
 
 

@@ -290,6 +290,7 @@ def test_bad_request_gets_a_specific_error(http, m2m, case: Case):
     assert response.status_code == case.status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.json() == {"error": case.error, "error_description": case.description}
 
 

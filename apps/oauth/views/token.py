@@ -9,10 +9,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from apps.oauth import errors
+from apps.oauth.constants import TOKEN_RESPONSE_HEADERS
 from apps.oauth.request_parsing import parse_token_request
 from apps.oauth.token_events import error_of, token_request_logged
-
-SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
 
 
 class TokenView(OAuthLibMixin, View):
@@ -39,7 +38,7 @@ class TokenView(OAuthLibMixin, View):
             error, description = error_of(body)
             token_request_logged(request, status=status, error=error, error_description=description)
         response = HttpResponse(content=body, status=status)
-        for name, value in (headers | SECURITY_HEADERS).items():
+        for name, value in (headers | TOKEN_RESPONSE_HEADERS).items():
             response[name] = value
         return response
 
