@@ -24,6 +24,11 @@ class ApiSnapshot:
     signing_secret: bytes | None
 
 
+def api_cache_key(tenant_id: int, identifier: str) -> tuple:
+    """The config-cache key of an API; services invalidate exactly what selectors memoise."""
+    return ("api", tenant_id, identifier)
+
+
 def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | None:
     def load() -> ApiSnapshot | None:
         api = Api.objects.for_tenant(tenant_id).filter(identifier=identifier).first()
@@ -42,4 +47,4 @@ def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | N
             signing_secret=secret,
         )
 
-    return ttlcache.get_or_load(("api", tenant_id, identifier), load)
+    return ttlcache.get_or_load(api_cache_key(tenant_id, identifier), load)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.apis.models import Api, Scope
+from apps.apis.selectors import api_cache_key
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
@@ -28,7 +29,7 @@ MUTABLE_FIELDS = frozenset({"name", *API_SETTINGS})
 
 
 def _invalidate(api: Api) -> None:
-    ttlcache.invalidate(("api", api.tenant_id, api.identifier))
+    ttlcache.invalidate(api_cache_key(api.tenant_id, api.identifier))
 
 
 def _ensure_signing_secret(api: Api) -> None:

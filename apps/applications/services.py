@@ -15,6 +15,7 @@ from django.db import transaction
 from oauth2_provider.models import AbstractApplication
 
 from apps.applications.models import Application
+from apps.applications.selectors import client_cache_key
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
@@ -81,7 +82,7 @@ def _apply_derived_fields(application: Application) -> None:
 
 
 def _invalidate(application: Application) -> None:
-    ttlcache.invalidate(("client", application.tenant_id, application.client_id))
+    ttlcache.invalidate(client_cache_key(application.tenant_id, application.client_id))
 
 
 def _set_uris(

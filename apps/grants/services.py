@@ -13,10 +13,11 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
 from apps.grants.models import ClientGrant
+from apps.grants.selectors import client_grant_cache_key
 
 
 def _invalidate(grant: ClientGrant) -> None:
-    ttlcache.invalidate(("client_grant", grant.application_id, grant.api_id))
+    ttlcache.invalidate(client_grant_cache_key(grant.application_id, grant.api_id))
 
 
 def _validated_scopes(*, api: Api, scopes: Iterable[str]) -> list[str]:

@@ -12,9 +12,18 @@ from apps.tenants import keys
 from apps.tenants.models import SigningKey, Tenant
 
 
+def tenant_cache_key(slug: str) -> tuple:
+    """The config-cache key of a tenant; services invalidate exactly what selectors memoise."""
+    return ("tenant", slug)
+
+
+def signing_key_cache_key(tenant_id: int, algorithm: str) -> tuple:
+    return ("signing_key", tenant_id, algorithm)
+
+
 def tenant_get_by_slug(*, slug: str) -> Tenant | None:
     """The tenant for a URL slug, memoised briefly (every tenant request resolves one)."""
-    return ttlcache.get_or_load(("tenant", slug), lambda: Tenant.objects.filter(slug=slug).first())
+    return ttlcache.get_or_load(tenant_cache_key(slug), lambda: Tenant.objects.filter(slug=slug).first())
 
 
 def tenants_for_user(*, user) -> QuerySet[Tenant]:
@@ -47,7 +56,7 @@ def signing_key_current(*, tenant_id: int, algorithm: str) -> ActiveSigningKey |
             .first()
         )
 
-    row = ttlcache.get_or_load(("signing_key", tenant_id, algorithm), load)
+    row = ttlcache.get_or_load(signing_key_cache_key(tenant_id, algorithm), load)
     if row is None:
         return None
     kid, private_key_encrypted = row

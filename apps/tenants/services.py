@@ -10,6 +10,7 @@ from apps.core import ttlcache
 from apps.core.services import assign_changes
 from apps.tenants import keys
 from apps.tenants.models import SigningKey, Tenant, TenantMembership
+from apps.tenants.selectors import signing_key_cache_key, tenant_cache_key
 
 
 @transaction.atomic
@@ -24,7 +25,7 @@ def tenant_create(*, slug: str, name: str = "", actor=None) -> Tenant:
     for algorithm in SigningKey.Algorithm.values:
         signing_key_create(tenant=tenant, algorithm=algorithm, state=SigningKey.State.CURRENT, actor=actor)
     audit_record(tenant=tenant, type=AuditEvent.Type.TENANT_CREATED, actor=actor, target=tenant.slug)
-    ttlcache.invalidate(("tenant", slug))
+    ttlcache.invalidate(tenant_cache_key(slug))
     return tenant
 
 
@@ -45,7 +46,7 @@ def signing_key_create(*, tenant: Tenant, algorithm: str, state: str, actor=None
         target=key.kid,
         data={"algorithm": algorithm, "state": state},
     )
-    ttlcache.invalidate(("signing_key", tenant.pk, algorithm))
+    ttlcache.invalidate(signing_key_cache_key(tenant.pk, algorithm))
     return key
 
 
@@ -74,5 +75,5 @@ def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
         data={"changed": sorted(changes)},
     )
     # The token path reads the tenant (default audience) through the TTL cache.
-    ttlcache.invalidate(("tenant", tenant.slug))
+    ttlcache.invalidate(tenant_cache_key(tenant.slug))
     return tenant
