@@ -46,7 +46,9 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
-    # TenantMiddleware has already resolved request.tenant from this prefix.
+    # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
+    re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),
+    re_path(r"^t/[a-z0-9-]+/", include("apps.grants.urls")),
     path("sample/", include("apps.timesheets.urls")),
 ]
