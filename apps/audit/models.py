@@ -25,6 +25,8 @@ class AuditEvent(models.Model):
         CLIENT_GRANT_UPDATED = "client_grant.updated", "Client grant updated"
         CLIENT_GRANT_DELETED = "client_grant.deleted", "Client grant deleted"
         USER_CREATED = "user.created", "User created"
+        USER_LOGIN = "user.login", "User signed in"
+        USER_LOGIN_FAILED = "user.login_failed", "User sign-in failed"
 
     # Nullable: events about the portal itself (not one tenant) have no tenant.
     tenant = models.ForeignKey("tenants.Tenant", null=True, on_delete=models.CASCADE, related_name="+")
