@@ -230,3 +230,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Sample web app (/sample/) -----------------------------------------------------------
+# The sample "Timesheets web" relying party signs in through the demo tenant with the client
+# credentials that `bootstrap_demo` writes to var/demo.json, re-read on each request. To point
+# it elsewhere, set a dict with the keys ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI,
+# POST_LOGOUT_REDIRECT_URI, AUDIENCE, SCOPE (and optionally TIMESHEETS_URL,
+# TOKEN_ENDPOINT_AUTH_METHOD); tests do, through pytest-django's `settings` fixture.
+SAMPLE_WEB = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -53,6 +53,7 @@ MUTABLE_FIELDS = frozenset(
         "token_endpoint_auth_method",
         "callbacks",
         "allowed_origins",
+        "logout_urls",
     }
 )
 
@@ -60,7 +61,7 @@ MUTABLE_FIELDS = frozenset(
 @dataclass(frozen=True, slots=True)
 class ApplicationWithSecret:
     application: Application
-    client_secret: str  # plaintext: show it once, never store or log it
+    client_secret: str = field(repr=False)  # plaintext: show it once, never store or log it
 
 
 def generate_client_secret() -> str:
@@ -86,12 +87,20 @@ def _invalidate(application: Application) -> None:
 
 
 def _set_uris(
-    application: Application, *, callbacks: Iterable[str] | None, allowed_origins: Iterable[str] | None
+    application: Application,
+    *,
+    callbacks: Iterable[str] | None,
+    allowed_origins: Iterable[str] | None,
+    logout_urls: Iterable[str] | None = None,
 ):
     if callbacks is not None:
         application.redirect_uris = " ".join(callbacks)
     if allowed_origins is not None:
         application.allowed_origins = " ".join(allowed_origins)
+    if (
+        logout_urls is not None
+    ):  # Auth0's "Allowed Logout URLs": RP-initiated logout's post_logout_redirect_uri
+        application.post_logout_redirect_uris = " ".join(logout_urls)
 
 
 @transaction.atomic
@@ -105,6 +114,7 @@ def application_create(
     is_first_party: bool = True,
     callbacks: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
+    logout_urls: Iterable[str] = (),
     description: str = "",
     is_system: bool = False,
     actor=None,
@@ -125,7 +135,7 @@ def application_create(
         client_secret=client_secret,
         hash_client_secret=True,
     )
-    _set_uris(application, callbacks=callbacks, allowed_origins=allowed_origins)
+    _set_uris(application, callbacks=callbacks, allowed_origins=allowed_origins, logout_urls=logout_urls)
     _apply_derived_fields(application)
     application.full_clean(exclude=["client_secret", "user"])
     application.save()
@@ -143,9 +153,16 @@ def application_create(
 @transaction.atomic
 def application_update(*, application: Application, actor=None, **changes) -> Application:
     changed = sorted(changes)
-    uris = {key: changes.pop(key) for key in ("callbacks", "allowed_origins") if key in changes}
+    uris = {
+        key: changes.pop(key) for key in ("callbacks", "allowed_origins", "logout_urls") if key in changes
+    }
     assign_changes(application, changes, allowed=MUTABLE_FIELDS, what="an application")
-    _set_uris(application, callbacks=uris.get("callbacks"), allowed_origins=uris.get("allowed_origins"))
+    _set_uris(
+        application,
+        callbacks=uris.get("callbacks"),
+        allowed_origins=uris.get("allowed_origins"),
+        logout_urls=uris.get("logout_urls"),
+    )
     _apply_derived_fields(application)
     application.full_clean(exclude=["client_secret", "user"])
     application.save()

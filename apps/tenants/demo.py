@@ -18,9 +18,15 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.accounts.services import portal_admin_create, user_create
 from apps.apis.models import Api
-from apps.apis.services import api_create
+from apps.apis.services import api_create, api_update
 from apps.applications.models import Application
-from apps.applications.services import AppType, application_create, application_secret_rotate
+from apps.applications.services import (
+    AppType,
+    GrantType,
+    application_create,
+    application_secret_rotate,
+    application_update,
+)
 from apps.grants.models import ClientGrant
 from apps.grants.services import client_grant_create
 from apps.management.services import management_api_provision
@@ -37,32 +43,75 @@ TIMESHEETS_SCOPES = {
     "approve:timesheets": "Approve timesheets",
 }
 M2M_SCOPES = ["read:timesheets"]
-WEB_CALLBACK = "http://127.0.0.1:3000/callback"
-APPS: dict[str, dict[str, Any]] = {
-    "m2m": {"name": "Timesheets Sync (M2M)", "app_type": AppType.MACHINE_TO_MACHINE},
-    "web": {"name": "Timesheets Web", "app_type": AppType.REGULAR_WEB, "callbacks": [WEB_CALLBACK]},
-    "spa": {
-        "name": "Timesheets SPA",
-        "app_type": AppType.SPA,
-        "callbacks": ["http://127.0.0.1:3001/callback"],
-        "allowed_origins": ["http://127.0.0.1:3001"],
-    },
-    "native": {
-        "name": "Timesheets Mobile",
-        "app_type": AppType.NATIVE,
-        "callbacks": ["http://127.0.0.1/callback"],
-    },
-    "third_party": {
-        "name": "Partner Payroll (third party)",
-        "app_type": AppType.REGULAR_WEB,
-        "is_first_party": False,
-        "callbacks": ["http://127.0.0.1:3002/callback"],
-    },
+SPA_CALLBACK = "http://127.0.0.1:3001/callback"
+# Application settings the demo keeps converged on every run (old databases are repaired).
+CONVERGED_URIS = {
+    "callbacks": "redirect_uris",
+    "allowed_origins": "allowed_origins",
+    "logout_urls": "post_logout_redirect_uris",
 }
+
+
+def sample_urls() -> dict[str, str]:
+    """Where the sample web app (``/sample/``, apps/timesheets/webapp) lives on this server."""
+    sample_url = f"{settings.PUBLIC_URL}/sample/"
+    return {
+        "sample_url": sample_url,
+        "web_callback": f"{sample_url}callback",
+        "implicit_callback": f"{sample_url}implicit-callback",
+    }
+
+
+def demo_apps() -> dict[str, dict[str, Any]]:
+    """The demo's applications by ``var/demo.json`` key; URLs follow ``settings.PUBLIC_URL``."""
+    urls = sample_urls()
+    return {
+        "m2m": {"name": "Timesheets Sync (M2M)", "app_type": AppType.MACHINE_TO_MACHINE},
+        "web": {
+            "name": "Timesheets Web",
+            "app_type": AppType.REGULAR_WEB,
+            "callbacks": [urls["web_callback"]],
+            "logout_urls": [urls["sample_url"]],
+        },
+        "spa": {
+            "name": "Timesheets SPA",
+            "app_type": AppType.SPA,
+            "callbacks": [SPA_CALLBACK],
+            "allowed_origins": ["http://127.0.0.1:3001"],
+        },
+        "implicit": {
+            "name": "Timesheets Legacy (implicit)",
+            "app_type": AppType.SPA,
+            "grant_types": [GrantType.IMPLICIT],
+            "callbacks": [urls["implicit_callback"]],
+        },
+        "native": {
+            "name": "Timesheets Mobile",
+            "app_type": AppType.NATIVE,
+            "callbacks": ["http://127.0.0.1/callback"],
+        },
+        "third_party": {
+            "name": "Partner Payroll (third party)",
+            "app_type": AppType.REGULAR_WEB,
+            "is_first_party": False,
+            "callbacks": ["http://127.0.0.1:3002/callback"],
+        },
+    }
 
 
 def _password() -> str:
     return secrets.token_urlsafe(12)
+
+
+def _converge(application: Application, spec: dict[str, Any]) -> None:
+    """Bring an existing application's URLs back to the spec (e.g. callbacks from an older demo)."""
+    changes = {
+        key: list(spec[key])
+        for key, field in CONVERGED_URIS.items()
+        if key in spec and getattr(application, field).split() != list(spec[key])
+    }
+    if changes:
+        application_update(application=application, **changes)
 
 
 def _client(tenant: Tenant, spec: dict[str, Any], known: dict[str, Any]) -> dict[str, str]:
@@ -70,6 +119,7 @@ def _client(tenant: Tenant, spec: dict[str, Any], known: dict[str, Any]) -> dict
     if application is None:
         created = application_create(tenant=tenant, **spec)
         return {"client_id": created.application.client_id, "client_secret": created.client_secret}
+    _converge(application, spec)
     secret = known.get("client_secret", "") if known.get("client_id") == application.client_id else ""
     if not (secret and check_password(secret, application.client_secret)):
         secret = application_secret_rotate(application=application)
@@ -106,10 +156,19 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         system_client = Application.objects.for_tenant(tenant).filter(is_system=True).first()
         if system_client is not None:
             management |= _client(tenant, {"name": system_client.name}, management)
-    api = Api.objects.for_tenant(tenant).filter(identifier=TIMESHEETS_AUDIENCE).first() or api_create(
-        tenant=tenant, name="Timesheets API", identifier=TIMESHEETS_AUDIENCE, scopes=TIMESHEETS_SCOPES
-    )
-    clients = {key: _client(tenant, spec, known.get(key) or {}) for key, spec in APPS.items()}
+    api = Api.objects.for_tenant(tenant).filter(identifier=TIMESHEETS_AUDIENCE).first()
+    if api is None:
+        api = api_create(
+            tenant=tenant,
+            name="Timesheets API",
+            identifier=TIMESHEETS_AUDIENCE,
+            scopes=TIMESHEETS_SCOPES,
+            allow_offline_access=True,
+        )
+    elif not api.allow_offline_access:  # the sample web app refreshes its tokens
+        api_update(api=api, allow_offline_access=True)
+    apps = demo_apps()
+    clients = {key: _client(tenant, spec, known.get(key) or {}) for key, spec in apps.items()}
     m2m_app = Application.objects.get(client_id=clients["m2m"]["client_id"])
     if not ClientGrant.objects.filter(application=m2m_app, api=api).exists():
         client_grant_create(tenant=tenant, application=m2m_app, api=api, scopes=M2M_SCOPES)
@@ -129,15 +188,19 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
     membership_add(tenant=tenant, user=User.objects.get(tenant=None, username__iexact="demo-admin"))
 
     public_url = settings.PUBLIC_URL
+    urls = sample_urls()
     return {
         "issuer": issuer_for_tenant(tenant),
         "admin": admin | {"url": f"{public_url}/admin/"},
         "user": user,
         "m2m": clients["m2m"] | {"audience": TIMESHEETS_AUDIENCE, "scopes": M2M_SCOPES},
-        "web": clients["web"] | {"redirect_uri": WEB_CALLBACK},
-        "spa": clients["spa"],
+        "web": clients["web"]
+        | {"redirect_uri": urls["web_callback"], "post_logout_redirect_uri": urls["sample_url"]},
+        "spa": clients["spa"] | {"redirect_uri": SPA_CALLBACK},
+        "implicit": clients["implicit"] | {"redirect_uri": urls["implicit_callback"]},
         "native": clients["native"],
         "third_party": clients["third_party"],
         "management": management,
         "timesheets_url": f"{public_url}/sample/timesheets/",
+        "sample_url": urls["sample_url"],
     }

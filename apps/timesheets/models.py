@@ -47,3 +47,21 @@ class Timesheet(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_sub} {self.date} {self.hours}h {self.project}"
+
+
+class SampleWebSession(models.Model):
+    """One browser's state in the sample web app (``apps/timesheets/webapp``), keyed by its own cookie.
+
+    The sample web app is a relying party that stands in for an application on another host,
+    so it keeps its own state rather than Django's session (which the authorization server's
+    login and logout pages on this host rotate and flush): pending sign-ins (state, nonce, PKCE
+    verifier) and, once signed in, the tokens and the user's claims. ``data`` is encrypted with
+    a key that only the browser's cookie holds, so this table alone reveals no token.
+    """
+
+    sid = models.CharField(max_length=64, unique=True)
+    data = models.BinaryField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"sample web session (expires {self.expires_at:%Y-%m-%d %H:%M})"

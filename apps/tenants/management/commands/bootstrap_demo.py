@@ -43,6 +43,7 @@ Portcullis demo tenant is ready (credentials saved to {path})
   End user     {demo["user"]["username"]}   password {demo["user"]["password"]}
   M2M client   {m2m["client_id"]}
   Timesheets   {demo["timesheets_url"]}
+  Sample app   {demo["sample_url"]}   (sign in there as the end user above)
 
 Get a machine-to-machine token:
 
