@@ -218,7 +218,11 @@ def refresh(request: HttpRequest, config: RelyingPartyConfig) -> HttpResponse:
             raise errors.RelyingPartyError(errors.MSG_BAD_ID_TOKEN.format(reason="another subject"))
     new.setdefault("id_token", tokens.get("id_token", ""))
     state.data["tokens"] = new
-    expires = time.strftime("%H:%M:%S UTC", time.gmtime(new["expires_at"])) if new.get("expires_at") else "?"
+    expires = (
+        time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(new["expires_at"]))
+        if new.get("expires_at")
+        else "?"
+    )
     state.data["notice"] = f"Tokens refreshed. The new access token expires at {expires}."
     return _save_and_redirect(request, state, _home_url(config))
 
