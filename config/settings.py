@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # SECURE_CSP below; after WhiteNoise, so static files are served without it.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
 # The token endpoint and /healthz skip everything above but tenant resolution
@@ -147,6 +149,9 @@ AUTHENTICATION_BACKENDS = ["apps.accounts.backends.TenantAwareModelBackend"]
 # authenticates within a tenant, so Django's "USERNAME_FIELD must be unique" warning is moot.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 PASSWORD_HASHERS = [
+    # User passwords: Argon2id at OWASP's parameters (apps/accounts/hashers.py). Being first, it
+    # hashes every new password, and any other hash below is upgraded at the next sign-in.
+    "apps.accounts.hashers.PortcullisArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     # Client secrets only (DOT's CLIENT_SECRET_HASHER): keyed, fast, for high-entropy values.
@@ -212,6 +217,20 @@ USE_X_FORWARDED_HOST = env_bool("BEHIND_PROXY", False)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page of the full stack (the admin, the end-user pages, the
+# sample app; the lean token path has no HTML and skips it). Our templates and Django's admin
+# load scripts and styles from files only, so no 'unsafe-inline' anywhere; Django's debug pages
+# exempt themselves. No page may be framed (clickjacking a consent or sign-in form), in CSP as
+# in X-Frame-Options. form-action is left out on purpose: it does not fall back to default-src,
+# and browsers (Chromium) also check it on the redirects that follow a form post. A sign-in or
+# consent POST ends in a redirect to the client's redirect_uri - any origin, and for native apps
+# a private-use scheme (RFC 8252 7.1, com.example.app:/cb) that no fixed source list can name.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+}
 
 # --- I18N, static ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

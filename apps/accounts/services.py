@@ -1,13 +1,25 @@
-"""Creating users: portal admins and tenant end users."""
+"""Creating users (portal admins and tenant end users) and signing end users in."""
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 
 from apps.accounts.models import User
+from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+
+# One message for a wrong password, an unknown user and a deactivated user (Auth0's wording):
+# the sign-in page must not tell anyone whether an account exists.
+WRONG_CREDENTIALS_MESSAGE = "Wrong email or password."
+# The username as typed goes into the audit trail (never the password), bounded like a username.
+AUDITED_USERNAME_MAX_LENGTH = 150
 
 
 @transaction.atomic
@@ -63,4 +75,42 @@ def portal_admin_create(*, username: str, password: str, tenants=(), email: str 
     user.groups.add(tenant_admin_group())
     for tenant in tenants:
         membership_add(tenant=tenant, user=user)
+    return user
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
+
+
+def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User | None:
+    """Check ``username``/``password`` within ``tenant`` and, if they match, sign the user in.
+
+    Returns the user, or None for a wrong password, an unknown user or a deactivated user
+    alike (show ``WRONG_CREDENTIALS_MESSAGE``). ``TenantAwareModelBackend`` looks only inside
+    ``tenant`` and spends the same hashing work on unknown users. Both outcomes are audit
+    events, with the username as typed as their target.
+    """
+    if tenant is None:
+        # tenant=None would ask the backend for a portal admin: never through end-user pages.
+        raise ValueError("End users sign in to a tenant.")
+    user = authenticate(request, username=username, password=password, tenant=tenant)
+    if user is not None and user.tenant_id != tenant.pk:
+        user = None  # the backend guarantees this; a second look costs nothing
+    target = username[:AUDITED_USERNAME_MAX_LENGTH]
+    ip = _client_ip(request)
+    data = {"ip": ip} if ip else {}
+    if user is None:
+        audit_record(
+            tenant=tenant,
+            type=AuditEvent.Type.USER_LOGIN_FAILED,
+            actor=AnonymousUser(),
+            target=target,
+            data=data,
+        )
+        return None
+    end_user_login(request, user)
+    audit_record(tenant=tenant, type=AuditEvent.Type.USER_LOGIN, actor=user, target=target, data=data)
     return user

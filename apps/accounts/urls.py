@@ -2,6 +2,11 @@
 
 from django.urls import path
 
+from apps.accounts.views import login_view, logout_view
+
 app_name = "accounts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("login", login_view, name="login"),
+    path("logout", logout_view, name="logout"),
+]

@@ -1,0 +1,73 @@
+"""End-user sign-in and sign-out pages under ``/t/<tenant>/``. Thin: the rules are in
+``apps.accounts.services`` (credentials, audit), ``sessions`` (session state) and ``redirects``
+(where ``next`` may go)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from apps.accounts.forms import LoginForm
+from apps.accounts.redirects import default_after_login_path, login_path, safe_next_path, tenant_path
+from apps.accounts.services import WRONG_CREDENTIALS_MESSAGE, end_user_sign_in
+from apps.accounts.sessions import end_user_for_request, end_user_logout
+
+
+def _next_path(request: HttpRequest) -> str | None:
+    """The checked ``next``: from the hidden field of a POST, from the query of a GET."""
+    params = request.POST if request.method == "POST" else request.GET
+    return safe_next_path(params.get("next"), tenant=request.tenant)
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    tenant = request.tenant
+    next_path = _next_path(request)
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        user = end_user_sign_in(
+            request=request,
+            tenant=tenant,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if user is not None:
+            return HttpResponseRedirect(next_path or default_after_login_path(tenant))
+        form.add_error(None, WRONG_CREDENTIALS_MESSAGE)
+    context = {
+        "tenant": tenant,
+        "form": form,
+        "next": next_path or "",
+        "action": tenant_path(tenant, "login"),
+    }
+    return render(request, "accounts/login.html", context)
+
+
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """GET asks for confirmation (a link or an image must not sign anyone out); POST signs out."""
+    tenant = request.tenant
+    next_path = _next_path(request)
+    if request.method == "POST":
+        end_user_logout(request)
+        if next_path:
+            return HttpResponseRedirect(next_path)
+        return render(
+            request, "accounts/signed_out.html", {"tenant": tenant, "login_url": login_path(tenant)}
+        )
+    context = {
+        "tenant": tenant,
+        "end_user": end_user_for_request(request),
+        "next": next_path or "",
+        "action": tenant_path(tenant, "logout"),
+    }
+    return render(request, "accounts/logout.html", context)
