@@ -190,7 +190,22 @@ OAUTH2_PROVIDER = {
     "CLIENT_SECRET_HASHER": "hmac_sha256",
     # Allowed origins of SPAs: http too, for local development (as Auth0 allows).
     "ALLOWED_SCHEMES": ["https", "http"],
-    "EXTRA_SERVER_KWARGS": {"token_expires_in": lambda request: request.api.token_lifetime},
+    # Our server, built from the grant registry (apps/oauth/server.py), for OAuth and OIDC alike.
+    "OAUTH2_SERVER_CLASS": "apps.oauth.server.PortcullisServer",
+    "OIDC_SERVER_CLASS": "apps.oauth.server.PortcullisServer",
+    "OIDC_ENABLED": True,
+    # Auth0: authorization codes live 60 s. ID tokens 10 h (Auth0's default).
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ID_TOKEN_EXPIRE_SECONDS": 36_000,
+    # RFC 9700 4.14: refresh tokens rotate on every use; reusing a rotated one revokes its family.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # RFC 9700 4.14 / 2.1.1: tokens stored as checksums only; PKCE "plain" refused.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    # PKCE is required for public clients only (the validator's is_pkce_required decides).
+    "PKCE_REQUIRED": False,
 }
 
 # --- REST framework ----------------------------------------------------------------------

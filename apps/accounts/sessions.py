@@ -28,7 +28,12 @@ def end_user_login(request: HttpRequest, user: User) -> None:
     ``user`` must come from ``authenticate(..., tenant=request.tenant)``; this function does no
     credential check of its own.
     """
+    previous_key = request.session.session_key
     login(request, user)
+    if previous_key and request.session.session_key == previous_key:
+        # Django keeps the key when the same user signs in again; we rotate on every sign-in
+        # (a re-authentication, e.g. for prompt=login, is then visible as a new session).
+        request.session.cycle_key()
     request.session[AUTH_TIME_SESSION_KEY] = int(time.time())
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from apps.apis.models import Api
 from apps.core import ttlcache
@@ -21,7 +21,9 @@ class ApiSnapshot:
     scopes: frozenset[str]
     rbac_enabled: bool
     add_permissions_in_token: bool
-    signing_secret: bytes | None
+    signing_secret: bytes | None = field(repr=False)
+    allow_offline_access: bool = False
+    skip_consent_for_first_party: bool = True
 
 
 def api_cache_key(tenant_id: int, identifier: str) -> tuple:
@@ -45,6 +47,8 @@ def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | N
             rbac_enabled=api.rbac_enabled,
             add_permissions_in_token=api.add_permissions_in_token,
             signing_secret=secret,
+            allow_offline_access=api.allow_offline_access,
+            skip_consent_for_first_party=api.skip_consent_for_first_party,
         )
 
     return ttlcache.get_or_load(api_cache_key(tenant_id, identifier), load)

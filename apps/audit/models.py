@@ -24,6 +24,11 @@ class AuditEvent(models.Model):
         CLIENT_GRANT_CREATED = "client_grant.created", "Client grant created"
         CLIENT_GRANT_UPDATED = "client_grant.updated", "Client grant updated"
         CLIENT_GRANT_DELETED = "client_grant.deleted", "Client grant deleted"
+        USER_GRANT_CREATED = "user_grant.created", "User grant (consent) created"
+        USER_GRANT_UPDATED = "user_grant.updated", "User grant (consent) extended"
+        USER_GRANT_REVOKED = "user_grant.revoked", "User grant (consent) revoked"
+        AUTHORIZATION_CODE_REPLAYED = "authorization_code.replayed", "Authorization code replayed"
+        REFRESH_TOKEN_REUSED = "refresh_token.reused", "Rotated refresh token reused"
         USER_CREATED = "user.created", "User created"
         USER_LOGIN = "user.login", "User signed in"
         USER_LOGIN_FAILED = "user.login_failed", "User sign-in failed"
@@ -56,6 +61,11 @@ class TokenEvent(models.Model):
     class Type(models.TextChoices):
         SUCCESS_CLIENT_CREDENTIALS = "seccft", "Success exchange (client credentials for access token)"
         FAILED_CLIENT_CREDENTIALS = "feccft", "Failed exchange (client credentials for access token)"
+        SUCCESS_AUTHORIZATION_CODE = "seacft", "Success exchange (authorization code for access token)"
+        FAILED_AUTHORIZATION_CODE = "feacft", "Failed exchange (authorization code for access token)"
+        SUCCESS_REFRESH_TOKEN = "sertft", "Success exchange (refresh token for access token)"
+        FAILED_REFRESH_TOKEN = "fertft", "Failed exchange (refresh token for access token)"
+        SUCCESS_REVOCATION = "srrt", "Success revocation"
         FAILED_EXCHANGE = "fe", "Failed exchange (malformed request)"
 
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")

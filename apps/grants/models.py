@@ -33,3 +33,35 @@ class ClientGrant(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.application} -> {self.api.identifier}"
+
+
+class UserGrant(TenantOwned):
+    """An end user's consent (Auth0's "grant"): this application may act for this user on this API.
+
+    ``audience`` is the API's identifier, or empty for OpenID Connect scopes alone (``api`` is
+    then empty too). ``scopes`` is what the user approved; a request within them is not asked
+    again. Tokens issued under the grant (codes, access, refresh and ID tokens in
+    ``apps.oauth``) point at it and are deleted with it: revoking the grant revokes them.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="user_grants")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="grants")
+    application = models.ForeignKey(
+        "applications.Application", on_delete=models.CASCADE, related_name="user_grants"
+    )
+    api = models.ForeignKey("apis.Api", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    audience = models.CharField(max_length=600, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "application", "audience"], name="uniq_user_grant_per_app_audience"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} -> {self.application} ({self.audience or 'openid'})"

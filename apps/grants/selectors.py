@@ -1,9 +1,11 @@
-"""Reads of client grants."""
+"""Reads of client grants and user grants."""
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from apps.core import ttlcache
-from apps.grants.models import ClientGrant
+from apps.grants.models import ClientGrant, UserGrant
 
 
 def client_grant_cache_key(application_id: int, api_id: int) -> tuple:
@@ -23,3 +25,26 @@ def client_grant_scopes(*, application_id: int, api_id: int) -> frozenset[str] |
         return None if scopes is None else frozenset(scopes)
 
     return ttlcache.get_or_load(client_grant_cache_key(application_id, api_id), load)
+
+
+def user_grant_covering(
+    *, tenant_id: int, user_id: int, application_id: int, audience: str, scopes
+) -> UserGrant | None:
+    """The user's grant to this application for this audience if it already covers ``scopes``."""
+    grant = (
+        UserGrant.objects.for_tenant(tenant_id)
+        .filter(user_id=user_id, application_id=application_id, audience=audience)
+        .first()
+    )
+    if grant is None or not set(scopes) <= set(grant.scopes):
+        return None
+    return grant
+
+
+def user_grant_list_for_user(*, tenant, user) -> QuerySet[UserGrant]:
+    """An end user's grants, newest first, with what the authorized-applications page shows."""
+    return UserGrant.objects.for_tenant(tenant).filter(user=user).select_related("application", "api")
+
+
+def user_grant_get_for_user(*, tenant, user, grant_id: int) -> UserGrant | None:
+    return user_grant_list_for_user(tenant=tenant, user=user).filter(pk=grant_id).first()

@@ -1,4 +1,4 @@
-"""Creating, changing and removing client grants."""
+"""Client grants (M2M authorisations) and user grants (end users' consents): creating, changing, removing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from apps.applications.models import Application
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
-from apps.grants.models import ClientGrant
+from apps.grants.models import ClientGrant, UserGrant
 from apps.grants.selectors import client_grant_cache_key
 
 
@@ -93,3 +93,64 @@ def client_grants_drop_scopes(*, api: Api, scopes: Iterable[str]) -> None:
             grant.scopes = kept
             grant.save(update_fields=["scopes", "updated_at"])
             _invalidate(grant)
+
+
+@transaction.atomic
+def user_grant_record(
+    *, tenant, user, application: Application, api: Api | None, scopes: Iterable[str], actor=None
+) -> UserGrant:
+    """Store the user's approval of ``scopes`` for ``application`` on ``api`` (None: OpenID scopes only).
+
+    An existing grant for the same (user, application, API) is extended, never narrowed:
+    approving a request asks only about what was not approved before.
+    """
+    if (
+        application.tenant_id != tenant.pk
+        or user.tenant_id != tenant.pk
+        or (api and api.tenant_id != tenant.pk)
+    ):
+        raise ValidationError(
+            "The user, application and API must belong to this tenant.", code="cross_tenant"
+        )
+    audience = api.identifier if api else ""
+    grant = (
+        UserGrant.objects.select_for_update()
+        .filter(tenant=tenant, user=user, application=application, audience=audience)
+        .first()
+    )
+    approved = list(dict.fromkeys(scopes))
+    if grant is None:
+        grant = UserGrant.objects.create(
+            tenant=tenant, user=user, application=application, api=api, audience=audience, scopes=approved
+        )
+        type_ = AuditEvent.Type.USER_GRANT_CREATED
+    else:
+        added = [scope for scope in approved if scope not in grant.scopes]
+        if not added:
+            return grant
+        grant.scopes = [*grant.scopes, *added]
+        grant.save(update_fields=["scopes", "updated_at"])
+        type_ = AuditEvent.Type.USER_GRANT_UPDATED
+    audit_record(
+        tenant=tenant,
+        type=type_,
+        actor=actor or user,
+        target=grant,
+        data={"client_id": application.client_id, "audience": audience, "scopes": grant.scopes},
+    )
+    return grant
+
+
+@transaction.atomic
+def user_grant_revoke(*, grant: UserGrant, actor=None) -> None:
+    """Withdraw a consent. Every code, access, refresh and ID token issued under it goes with it
+    (their foreign keys to the grant cascade): refresh tokens are refused from now on and the
+    application must ask for consent again."""
+    audit_record(
+        tenant=grant.tenant,
+        type=AuditEvent.Type.USER_GRANT_REVOKED,
+        actor=actor,
+        target=grant,
+        data={"client_id": grant.application.client_id, "audience": grant.audience, "user": grant.user_id},
+    )
+    grant.delete()

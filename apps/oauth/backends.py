@@ -1,30 +1,45 @@
-"""DOT's bridge between Django and oauthlib, fed by our parsed, tenant-aware request."""
+"""DOT's bridge between Django and oauthlib, fed by our parsed, tenant-aware request.
+
+Every call into oauthlib runs with the request's ``OAuthContext`` bound (``context.bound``).
+"""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
-from apps.oauth.constants import FORM_CONTENT_TYPE, PARAM_RESOURCE
-from apps.oauth.context import CONTEXT_HEADER, TokenRequestContext
+from apps.oauth.constants import FORM_CONTENT_TYPE
+from apps.oauth.context import OAuthContext, bound
+from apps.oauth.grants.registry import rules_for
 from apps.oauth.issuer import issuer_for_request
 
 _FORWARDED_META = ("HTTP_AUTHORIZATION", "HTTP_ORIGIN")
 
 
+def context_for(request: HttpRequest, params=None) -> OAuthContext:
+    """The request's context, created once and kept on the Django request as ``request.oauth``."""
+    context = getattr(request, "oauth", None)
+    if context is None:
+        context = request.oauth = OAuthContext(
+            tenant=request.tenant, issuer=issuer_for_request(request), params=list(params or ())
+        )
+    return context
+
+
 class PortcullisOAuthLibCore(OAuthLibCore):
-    """Hands oauthlib the parameters parsed by ``request_parsing`` and a ``TokenRequestContext``.
+    """Hands oauthlib the parameters parsed by ``request_parsing`` and binds the request's context.
 
     Only the headers the protocol needs are forwarded (DOT copies all of ``META``, which
     the token path pays for on every request).
     """
 
     def _extract_params(self, request: HttpRequest):
-        params = getattr(request, "oauth_params", None)
-        if params is None:
+        context = getattr(request, "oauth", None)
+        if context is None or request.method == "GET":
             return super()._extract_params(request)
         # oauthlib accepts a list of 2-tuples as the body: no re-encoding and re-parsing.
-        return request.path, request.method, params, self.extract_headers(request)
+        return request.path, request.method, context.params, self.extract_headers(request)
 
     def extract_headers(self, request: HttpRequest) -> dict:
         meta = request.META
@@ -37,10 +52,41 @@ class PortcullisOAuthLibCore(OAuthLibCore):
             headers["Origin"] = headers["HTTP_ORIGIN"]
         if request.is_secure():
             headers["X_DJANGO_OAUTH_TOOLKIT_SECURE"] = "1"
-        params = getattr(request, "oauth_params", None) or []
-        headers[CONTEXT_HEADER] = request.token_context = TokenRequestContext(
-            tenant=request.tenant,
-            issuer=issuer_for_request(request),
-            resources=tuple(value for name, value in params if name == PARAM_RESOURCE),
-        )
         return headers
+
+    def create_token_response(self, request: HttpRequest):
+        """Grants whose tokens get rows run in one transaction: a code is locked while it is
+        exchanged, and a refusal after the rows were written leaves nothing behind."""
+        context = context_for(request)
+        grant_type = next((value for name, value in context.params if name == "grant_type"), "")
+        rules = rules_for(grant_type)
+        with bound(context):
+            if rules is not None and rules.persists_tokens:
+                with transaction.atomic():
+                    return super().create_token_response(request)
+            return super().create_token_response(request)
+
+    def create_revocation_response(self, request: HttpRequest):
+        with bound(context_for(request)):
+            return super().create_revocation_response(request)
+
+    def create_userinfo_response(self, request: HttpRequest):
+        with bound(context_for(request)):
+            return super().create_userinfo_response(request)
+
+    # --- The authorization endpoint: the request is the original ``/authorize`` URL, which the
+    # flow keeps while the user signs in and consents (the browser is elsewhere by then).
+    def authorization_validate(self, request: HttpRequest, *, uri: str):
+        """oauthlib's validation of an authorization request; raises oauthlib's errors."""
+        with bound(context_for(request)):
+            return self.server.validate_authorization_request(uri, http_method="GET", headers={})
+
+    def authorization_issue(
+        self, request: HttpRequest, *, uri: str, scopes: list[str], credentials: dict
+    ) -> str:
+        """The redirect URI carrying the code or tokens (or an error oauthlib found)."""
+        with bound(context_for(request)):
+            headers, _, _ = self.server.create_authorization_response(
+                uri=uri, http_method="GET", headers={}, scopes=scopes, credentials=credentials
+            )
+        return headers["Location"]

@@ -1,7 +1,10 @@
-"""Client authentication at the token endpoint (RFC 6749 section 2.3, OIDC Core section 9).
+"""Client authentication at the token and revocation endpoints (RFC 6749 section 2.3, OIDC Core 9).
 
-A client uses exactly one method per request, and the one it registered
-(``token_endpoint_auth_method``). Secrets are checked by DOT against the keyed hash.
+A client that holds a secret (registered ``client_secret_post`` or ``client_secret_basic``)
+may use either method (RFC 6749 2.3.1: the server MUST support Basic; most libraries
+default to it, Auth0 registers ``client_secret_post``), but exactly one per request. A
+public client (``none``) sends no secret and is refused if it does. Secrets are checked by
+DOT against the keyed hash.
 """
 
 from __future__ import annotations
@@ -12,6 +15,14 @@ from urllib.parse import unquote_plus
 
 from apps.oauth import errors
 from apps.oauth.constants import AuthMethod
+
+SECRET_METHODS = frozenset({AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST})
+
+
+def sends_credentials(request) -> bool:
+    """Whether the request carries a secret, by either method (then it must authenticate)."""
+    header = request.headers.get("HTTP_AUTHORIZATION", "")
+    return header[:6].lower() == "basic " or bool(getattr(request, "client_secret", None))
 
 
 def used_method(request) -> str:
@@ -41,8 +52,9 @@ def basic_client_id(header: str) -> str:
 
 
 def check_registered_method(request, method: str) -> None:
+    """A client with a secret may use either secret method; a public client none."""
     expected = request.client.token_endpoint_auth_method
-    if expected != method:
-        raise errors.InvalidClient(
-            errors.MSG_CLIENT_AUTH_METHOD.format(expected=expected, used=method), request=request
-        )
+    if expected == AuthMethod.NONE and method != AuthMethod.NONE:
+        raise errors.InvalidClient(errors.MSG_PUBLIC_CLIENT_SECRET, request=request)
+    if expected in SECRET_METHODS and method not in SECRET_METHODS:
+        raise errors.InvalidClient(errors.MSG_CLIENT_AUTH_MISSING, request=request)

@@ -7,9 +7,6 @@ from apps.applications.models import Application
 GrantType = Application.GrantType
 AuthMethod = Application.AuthMethod
 
-# Grant types this server's token endpoint implements today (apps/oauth/server.py).
-SUPPORTED_GRANT_TYPES: frozenset[str] = frozenset({GrantType.CLIENT_CREDENTIALS})
-
 # RFC 9068 section 2.1: the media type of a JWT access token.
 ACCESS_TOKEN_JWT_TYPE = "at+jwt"
 # Auth0's "gty" claim for tokens minted by the client credentials grant.

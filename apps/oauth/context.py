@@ -1,29 +1,66 @@
-"""What our Django-side code resolved for a token request, handed to oauthlib's side.
+"""One typed context per protocol request, shared by our Django side and oauthlib's side.
 
-oauthlib builds its own request object from (uri, method, body, headers); the
-tenant, its issuer and the repeated ``resource`` values (which oauthlib collapses into
-one) travel in the headers under ``CONTEXT_HEADER``. Clients cannot spoof it: real
-HTTP headers reach oauthlib only as ``HTTP_*`` keys.
+oauthlib builds its own request objects from (uri, method, body, headers) in many places;
+what our code resolved for the request (the tenant, its issuer, the parsed parameters,
+later the API, the granted scopes, the user grant) travels to the validator and the token
+generator through a context variable bound by ``PortcullisOAuthLibCore`` around each call
+into oauthlib (``bound``), and is read back with ``current()``. Each request runs in its
+own thread (or task), so contexts never mix. The Django request keeps the same object as
+``request.oauth`` for the view and the token log.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-CONTEXT_HEADER = "portcullis.context"
+if TYPE_CHECKING:
+    from apps.apis.selectors import ApiSnapshot
+    from apps.tenants.models import Tenant
+
+Params = list[tuple[str, str]]
 
 
 @dataclass(slots=True)
-class TokenRequestContext:
-    tenant: object  # apps.tenants.models.Tenant (cached instance: read-only)
+class OAuthContext:
+    tenant: Tenant  # cached instance: read-only
     issuer: str
-    resources: tuple[str, ...]
-    # Filled in as the request is processed, for the token log.
+    # The request's parameters as parsed by us; they hold secrets, codes and tokens: never in a repr.
+    params: Params = field(default_factory=list, repr=False)
+    # Resolved as the request is processed (by the grant's rules), then read by minting and the log.
     client_id: str = ""
+    grant_type: str = ""
+    api: ApiSnapshot | None = None
+    granted: frozenset[str] = frozenset()
+    user_grant_id: int | None = None
     audience: str = ""
     scope: str = ""
     jti: str = ""
+    # Authorization code exchange: the code's row; what the exchange issued (for replay revocation).
+    code_grant: Any = field(default=None, repr=False)
+    issued_family: Any = None
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        """RFC 8707 ``resource`` values, in order (oauthlib would keep only the last)."""
+        return tuple(value for name, value in self.params if name == "resource")
 
 
-def context_of(oauthlib_request) -> TokenRequestContext:
-    return oauthlib_request.headers[CONTEXT_HEADER]
+_current: contextvars.ContextVar[OAuthContext] = contextvars.ContextVar("portcullis_oauth_context")
+
+
+@contextlib.contextmanager
+def bound(context: OAuthContext) -> Iterator[OAuthContext]:
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def current() -> OAuthContext:
+    """The context of the request being processed; a LookupError outside ``bound`` is a bug."""
+    return _current.get()

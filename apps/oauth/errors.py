@@ -35,7 +35,9 @@ MSG_CLIENT_AUTH_MISSING = (
 MSG_CLIENT_AUTH_FAILED = "Client authentication failed: unknown client, inactive client or wrong secret."
 MSG_CLIENT_AUTH_MULTIPLE = "Use exactly one client authentication method per request (RFC 6749 section 2.3)."
 MSG_CLIENT_AUTH_MALFORMED = "The HTTP Basic Authorization header is malformed."
-MSG_CLIENT_AUTH_METHOD = "This client authenticates with {expected}; the request used {used}."
+MSG_PUBLIC_CLIENT_SECRET = (
+    "This is a public client (token_endpoint_auth_method none): it must not send a client secret."
+)
 MSG_CLIENT_ID_MISMATCH = (
     "client_id in the body does not match the client authenticated by the Authorization header."
 )
@@ -51,6 +53,15 @@ MSG_AUDIENCE_RESOURCE_MISMATCH = "audience and resource name different APIs; sen
 MSG_MULTIPLE_RESOURCES = "Only one resource (API) can be requested per token."
 MSG_INVALID_RESOURCE = "The resource '{resource}' is not an absolute URI (RFC 8707 section 2)."
 MSG_SIGNING_KEY_MISSING = "The tenant has no current signing key for {algorithm}."
+MSG_CODE_INVALID = "Invalid authorization code"
+MSG_CODE_REPLAYED = "Invalid authorization code: it was already used; the tokens it issued are revoked."
+MSG_REFRESH_TOKEN_INVALID = "Unknown or invalid refresh token."
+MSG_REDIRECT_URI_MISMATCH = "redirect_uri does not match the one of the authorization request."
+MSG_PKCE_VERIFIER_MISSING = "Missing code_verifier: this code was issued with a PKCE code_challenge."
+MSG_PKCE_VERIFIER_INVALID = "The code_verifier does not match the code_challenge (RFC 7636 section 4.6)."
+MSG_PKCE_METHOD = "code_challenge_method must be S256 (plain is not accepted)."
+MSG_PKCE_REQUIRED = "Public clients must send a PKCE code_challenge (S256)."
+MSG_NONCE_REQUIRED = "nonce is required when an ID token is returned from the authorization endpoint."
 
 
 class OAuthError(oauthlib_errors.OAuth2Error):
@@ -113,6 +124,10 @@ class UnauthorizedClient(OAuthError):
 class AccessDenied(OAuthError):
     error = "access_denied"
     status_code = HTTPStatus.FORBIDDEN  # Auth0 answers 403 here
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
 
 
 class InvalidScope(OAuthError):

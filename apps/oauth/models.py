@@ -1,12 +1,15 @@
 """django-oauth-toolkit's token models, swapped into our app from the first migration.
 
-DOT cannot swap these on an existing database, so they are ours from day one, each
-bound to a tenant, so that later work (authorization code, refresh tokens, ID tokens,
-consent and revocation) can extend them. Machine-to-machine access tokens are JWTs
-and get no row here.
+Each row is bound to a tenant; rows issued on a user's behalf also point at the user grant
+(consent) they came from and are deleted with it. Nothing usable is stored in clear:
+authorization codes are stored as SHA-256 hashes (``HashedCodeField``), access and refresh
+tokens as DOT's checksums only (``COMPLIANT_BCP_RFC9700_TOKEN_STORAGE``). Machine-to-machine
+access tokens are JWTs and get no row.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from django.db import models
 from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractIDToken, AbstractRefreshToken
@@ -14,11 +17,38 @@ from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractI
 from apps.core.models import TenantQuerySet
 
 
-class Grant(AbstractGrant):
-    """An authorization code (RFC 6749 section 4.1), pending exchange at the token endpoint."""
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
+
+class HashedCodeField(models.CharField):
+    """Stores, and looks up by, the SHA-256 of the value: ``Grant.objects.filter(code=code)`` works
+    unchanged for DOT and oauthlib, and a database read yields no usable code.
+
+    A loaded row holds the hash: such rows are changed with ``QuerySet.update``, never re-saved.
+    """
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        return None if value is None else code_hash(value)
+
+
+class Grant(AbstractGrant):
+    """An authorization code (RFC 6749 section 4.1), pending exchange at the token endpoint.
+
+    Kept after its exchange (``used_at``) until it expires, so that a replay can be detected
+    and what the first exchange issued (``issued_jti``, ``issued_family``) revoked (section 4.1.2).
+    """
+
+    code = HashedCodeField(max_length=64, unique=True)
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     audience = models.CharField(max_length=600, blank=True)
+    user_grant = models.ForeignKey(
+        "grants.UserGrant", null=True, blank=True, on_delete=models.CASCADE, related_name="codes"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+    issued_jti = models.CharField(max_length=64, blank=True)
+    issued_family = models.UUIDField(null=True, blank=True)
 
     objects = TenantQuerySet.as_manager()
 
@@ -32,16 +62,28 @@ class AccessToken(AbstractAccessToken):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     audience = models.CharField(max_length=600, blank=True)
     jti = models.CharField(max_length=64, blank=True, db_index=True)
+    user_grant = models.ForeignKey(
+        "grants.UserGrant", null=True, blank=True, on_delete=models.CASCADE, related_name="access_tokens"
+    )
 
     objects = TenantQuerySet.as_manager()
 
     class Meta(AbstractAccessToken.Meta):
         pass
 
+    @property
+    def scopes(self) -> dict[str, str]:
+        """DOT reads a token's scopes through a global scopes list; ours belong to APIs, so the
+        token's own ``scope`` is the list (userinfo checks ``openid`` in it)."""
+        return {scope: scope for scope in self.scope.split()}
+
 
 class RefreshToken(AbstractRefreshToken):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     audience = models.CharField(max_length=600, blank=True)
+    user_grant = models.ForeignKey(
+        "grants.UserGrant", null=True, blank=True, on_delete=models.CASCADE, related_name="refresh_tokens"
+    )
 
     objects = TenantQuerySet.as_manager()
 
@@ -51,6 +93,9 @@ class RefreshToken(AbstractRefreshToken):
 
 class IDToken(AbstractIDToken):
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user_grant = models.ForeignKey(
+        "grants.UserGrant", null=True, blank=True, on_delete=models.CASCADE, related_name="id_tokens"
+    )
 
     objects = TenantQuerySet.as_manager()
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from apps.oauth import constants, errors
+from apps.oauth.grants.registry import SUPPORTED_GRANT_TYPES
 
 Params = list[tuple[str, str]]
 _REPEATABLE = frozenset({constants.PARAM_RESOURCE})
@@ -59,7 +60,7 @@ def _check_grant_type(params: Params) -> None:
     grant_type = next((value for name, value in params if name == constants.PARAM_GRANT_TYPE), "")
     if not grant_type:
         raise errors.InvalidRequest(errors.MSG_MISSING_GRANT_TYPE)
-    if grant_type not in constants.SUPPORTED_GRANT_TYPES:
+    if grant_type not in SUPPORTED_GRANT_TYPES:
         raise errors.UnsupportedGrantType(
             errors.MSG_UNSUPPORTED_GRANT_TYPE.format(grant_type=grant_type[:100])
         )

@@ -1,17 +1,31 @@
-"""The oauthlib server behind our endpoints: exactly the grants Portcullis implements.
+"""The oauthlib server behind our endpoints, built from the grant registry.
 
-Registering only implemented grants means oauthlib itself refuses the rest; later
-issues add authorization_code, refresh_token, password and MFA here.
+DOT instantiates it (``OAUTH2_SERVER_CLASS`` and ``OIDC_SERVER_CLASS``) with our validator.
+The token endpoint knows exactly the grant types in ``apps.oauth.grants.registry``; the
+authorization endpoint the response types of ``apps.oauth.authorization.rules``; oauthlib
+itself refuses anything else.
 """
 
 from __future__ import annotations
 
-from oauthlib.oauth2 import BearerToken, ClientCredentialsGrant, TokenEndpoint
+from oauthlib.oauth2 import BearerToken
+from oauthlib.oauth2.rfc6749.endpoints import (
+    AuthorizationEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    TokenEndpoint,
+)
+from oauthlib.openid.connect.core.endpoints.userinfo import UserInfoEndpoint
 
+from apps.oauth import tokens
+from apps.oauth.authorization.rules import DEFAULT_RESPONSE_TYPE, response_types
 from apps.oauth.constants import GrantType
+from apps.oauth.grants.registry import GRANT_RULES
 
 
-class PortcullisServer(TokenEndpoint):
+class PortcullisServer(
+    AuthorizationEndpoint, TokenEndpoint, ResourceEndpoint, RevocationEndpoint, UserInfoEndpoint
+):
     def __init__(
         self,
         request_validator,
@@ -20,11 +34,23 @@ class PortcullisServer(TokenEndpoint):
         refresh_token_generator=None,
         **kwargs,
     ) -> None:
-        bearer = BearerToken(request_validator, token_generator, token_expires_in, refresh_token_generator)
-        grant_types = {GrantType.CLIENT_CREDENTIALS.value: ClientCredentialsGrant(request_validator)}
+        # Lifetimes are the API's (Auth0), never DOT's global ACCESS_TOKEN_EXPIRE_SECONDS.
+        bearer = BearerToken(request_validator, token_generator, tokens.expires_in, refresh_token_generator)
         TokenEndpoint.__init__(
             self,
             default_grant_type=GrantType.CLIENT_CREDENTIALS.value,
-            grant_types=grant_types,
+            grant_types={
+                grant_type: rules.oauthlib_grant(request_validator)
+                for grant_type, rules in GRANT_RULES.items()
+            },
             default_token_type=bearer,
         )
+        AuthorizationEndpoint.__init__(
+            self,
+            default_response_type=DEFAULT_RESPONSE_TYPE,
+            response_types=response_types(request_validator),
+            default_token_type=bearer,
+        )
+        ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": bearer})
+        RevocationEndpoint.__init__(self, request_validator)
+        UserInfoEndpoint.__init__(self, request_validator)

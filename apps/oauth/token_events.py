@@ -9,7 +9,8 @@ from django.http import HttpRequest
 
 from apps.audit.models import TokenEvent
 from apps.audit.token_log import token_event_record
-from apps.oauth.constants import PARAM_AUDIENCE, PARAM_CLIENT_ID, PARAM_GRANT_TYPE, GrantType
+from apps.oauth.constants import PARAM_AUDIENCE, PARAM_CLIENT_ID, PARAM_GRANT_TYPE
+from apps.oauth.grants.registry import rules_for
 
 
 def _client_ip(request: HttpRequest) -> str | None:
@@ -29,14 +30,13 @@ def token_request_logged(
     request: HttpRequest, *, status: int, error: str = "", error_description: str = ""
 ) -> None:
     """Record the outcome of a token request of ``request.tenant``; ``error`` is empty on success."""
-    params = dict(getattr(request, "oauth_params", None) or ())
-    context = getattr(request, "token_context", None)
-    if status == 200:
-        type_ = TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS
-    elif params.get(PARAM_GRANT_TYPE) == GrantType.CLIENT_CREDENTIALS:
-        type_ = TokenEvent.Type.FAILED_CLIENT_CREDENTIALS
-    else:
+    context = getattr(request, "oauth", None)
+    params = dict(context.params) if context is not None else {}
+    rules = rules_for(params.get(PARAM_GRANT_TYPE))
+    if rules is None:
         type_ = TokenEvent.Type.FAILED_EXCHANGE
+    else:
+        type_ = rules.success_log_type if status == 200 else rules.failure_log_type
     token_event_record(
         tenant_id=request.tenant.pk,
         type=type_,

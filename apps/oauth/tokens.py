@@ -1,52 +1,113 @@
-"""Minting RFC 9068 JWT access tokens with Auth0's claims (DOT's ``ACCESS_TOKEN_GENERATOR``)."""
+"""Minting RFC 9068 JWT access tokens with Auth0's claims (DOT's ``ACCESS_TOKEN_GENERATOR``), and ID tokens."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from typing import Any
 
 import jwt
 
-from apps.apis.models import Api
+from apps.apis.models import DEFAULT_TOKEN_LIFETIME, Api
+from apps.apis.selectors import ApiSnapshot
 from apps.oauth import constants, errors
-from apps.oauth.context import context_of
-from apps.tenants.selectors import signing_key_current
+from apps.oauth.claims import OPENID, USERINFO_PATH
+from apps.oauth.context import current
+from apps.tenants.models import SigningKey
+from apps.tenants.selectors import signing_key_current, signing_key_public
+
+
+def expires_in(request) -> int:
+    """Access token lifetime: the API's (Auth0), or a day for tokens meant for userinfo alone."""
+    api = current().api
+    return api.token_lifetime if api is not None else DEFAULT_TOKEN_LIFETIME
 
 
 def generate_access_token(request, refresh_token: bool = False) -> str:
     """Called by oauthlib's BearerToken once the request is validated.
 
-    ``request.api`` and ``request.scopes`` were resolved by the grant's validation.
+    The API and the scopes were resolved by the grant's rules (``current().api``,
+    ``request.scopes``); the subject claims come from the same rules.
     """
-    api = request.api
+    from apps.oauth.validators import _rules
+
+    context = current()
+    api = context.api
     client_id = request.client.client_id
+    scopes = request.scopes or ()
     now = int(time.time())
-    claims = {
-        "iss": context_of(request).issuer,
-        "sub": f"{client_id}{constants.M2M_SUBJECT_SUFFIX}",
-        "aud": api.identifier,
+    claims: dict[str, Any] = {
+        "iss": context.issuer,
+        **_rules(request).subject_claims(request, context),
+        "aud": _audience(api, scopes, issuer=context.issuer),
         "iat": now,
-        "exp": now + api.token_lifetime,
+        "exp": now + (api.token_lifetime if api else DEFAULT_TOKEN_LIFETIME),
         "jti": uuid.uuid4().hex,
         "client_id": client_id,  # RFC 9068 section 2.2
         "azp": client_id,  # Auth0
-        "scope": " ".join(request.scopes or ()),
-        "gty": constants.GTY_CLIENT_CREDENTIALS,
+        "scope": " ".join(scopes),
     }
-    if api.rbac_enabled and api.add_permissions_in_token:
-        claims["permissions"] = list(request.scopes or ())
-    context = context_of(request)
-    context.audience, context.scope, context.jti = api.identifier, claims["scope"], claims["jti"]
-    return sign(claims, request=request)
+    if api is not None and api.rbac_enabled and api.add_permissions_in_token:
+        claims["permissions"] = [scope for scope in scopes if scope in api.scopes]
+    context.audience = api.identifier if api else ""
+    context.scope, context.jti = claims["scope"], claims["jti"]
+    return sign(claims, api=api, tenant_id=context.tenant.pk)
 
 
-def sign(claims: dict, *, request) -> str:
-    api = request.api
+def _audience(api: ApiSnapshot | None, scopes, *, issuer: str) -> str | list[str]:
+    """Auth0: a token asked for an API with ``openid`` is also good for ``/userinfo``."""
+    userinfo = f"{issuer}{USERINFO_PATH}"
+    if api is None:
+        return userinfo
+    if OPENID in scopes:
+        return [api.identifier, userinfo]
+    return api.identifier
+
+
+def sign(claims: dict, *, api: ApiSnapshot | None, tenant_id: int) -> str:
     headers = {"typ": constants.ACCESS_TOKEN_JWT_TYPE}
-    if api.signing_alg == Api.SigningAlgorithm.HS256:
+    if api is not None and api.signing_alg == Api.SigningAlgorithm.HS256:
         return jwt.encode(claims, api.signing_secret, algorithm=api.signing_alg, headers=headers)
-    key = signing_key_current(tenant_id=context_of(request).tenant.pk, algorithm=api.signing_alg)
+    algorithm = api.signing_alg if api is not None else SigningKey.Algorithm.RS256
+    return _sign_with_tenant_key(claims, headers=headers, tenant_id=tenant_id, algorithm=algorithm)
+
+
+def sign_id_token(claims: dict, *, tenant_id: int) -> str:
+    """ID tokens are signed RS256 with the tenant's key (OIDC Core 15.1: RS256 MUST be supported)."""
+    return _sign_with_tenant_key(
+        claims, headers={"typ": "JWT"}, tenant_id=tenant_id, algorithm=SigningKey.Algorithm.RS256
+    )
+
+
+def _sign_with_tenant_key(claims: dict, *, headers: dict, tenant_id: int, algorithm: str) -> str:
+    key = signing_key_current(tenant_id=tenant_id, algorithm=algorithm)
     if key is None:
-        raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=api.signing_alg))
-    headers["kid"] = key.kid
-    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
+        raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=algorithm))
+    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers | {"kid": key.kid})
+
+
+def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True, audience=None) -> dict | None:
+    """The claims of a JWT this tenant signed with one of its published keys, or None."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    key = signing_key_public(tenant_id=tenant.pk, kid=str(header.get("kid", "")))
+    if key is None:
+        return None
+    try:
+        return jwt.decode(
+            token,
+            key.public_key,
+            algorithms=[key.algorithm],
+            audience=audience,
+            options={"verify_exp": verify_exp, "verify_aud": audience is not None},
+        )
+    except jwt.PyJWTError:
+        return None
+
+
+def checksum(token: str) -> str:
+    """How DOT finds a stored access or refresh token: its SHA-256 (the token itself is not stored)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -2,13 +2,22 @@
 
 from django.urls import path
 
+from apps.oauth.views.authorize import authorize_view, consent_view
 from apps.oauth.views.discovery import jwks, openid_configuration
+from apps.oauth.views.logout import logout_view
+from apps.oauth.views.revoke import revoke_view
 from apps.oauth.views.token import token_view
+from apps.oauth.views.userinfo import userinfo_view
 
 app_name = "oauth"
 
 urlpatterns = [
     path(".well-known/openid-configuration", openid_configuration, name="openid-configuration"),
     path(".well-known/jwks.json", jwks, name="jwks"),
+    path("authorize", authorize_view, name="authorize"),
+    path("consent", consent_view, name="consent"),
     path("oauth/token", token_view, name="token"),
+    path("oauth/revoke", revoke_view, name="revoke"),
+    path("userinfo", userinfo_view, name="userinfo"),
+    path("oidc/logout", logout_view, name="logout"),
 ]

@@ -1,33 +1,64 @@
 """Our oauthlib request validator: DOT's, made tenant-aware. A thin dispatcher.
 
 Each override delegates to the module that owns the rule: client lookup to
-``applications.selectors``, client authentication to ``oauth.client_auth``,
-audience/grant/scope rules to ``oauth.grants.<grant>``.
+``applications.selectors``, client authentication to ``oauth.client_auth``, audience,
+scope and claim rules to the grant's ``GrantRules`` (``oauth.grants.registry``; the
+authorization endpoint's to ``oauth.authorization.rules``), minting to ``oauth.tokens``.
+What was resolved for the request lives in its ``OAuthContext`` (``context.current()``).
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
+from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from apps.apis.selectors import api_get_by_identifier
 from apps.applications.selectors import application_get_for_token
-from apps.oauth import client_auth, errors
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
+from apps.oauth import client_auth, errors, tokens
+from apps.oauth.claims import OPENID, standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
-from apps.oauth.context import context_of
-from apps.oauth.grants import client_credentials
+from apps.oauth.context import current
+from apps.oauth.grants.base import GrantRules
+from apps.oauth.grants.registry import rules_for
+from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
+
+
+def _rules(request) -> GrantRules:
+    """The token endpoint's grant rules, or the authorization endpoint's (no grant_type there)."""
+    if request.grant_type:
+        rules = rules_for(request.grant_type)
+        if rules is not None:
+            return rules
+    from apps.oauth.authorization.rules import AUTHORIZATION_RULES
+
+    return AUTHORIZATION_RULES
 
 
 class PortcullisValidator(OAuth2Validator):
+    # --- Clients ------------------------------------------------------------------------
     def _load_application(self, client_id, request):
         """Only the resolved tenant's clients exist for this request (no cross-tenant lookup)."""
         if not client_id:
             return None
-        context = context_of(request)
+        context = current()
         context.client_id = client_id
         client = application_get_for_token(tenant_id=context.tenant.pk, client_id=client_id)
         if client is None or not client.is_usable(request):
             return None
         request.client = client
         return client
+
+    def client_authentication_required(self, request, *args, **kwargs) -> bool:
+        """RFC 6749 3.2.1: clients with a secret authenticate; a public client identifies itself."""
+        if client_auth.sends_credentials(request):
+            return True
+        client = self._load_application(request.client_id, request)
+        return client is None or client.token_endpoint_auth_method != AuthMethod.NONE
 
     def authenticate_client(self, request, *args, **kwargs) -> bool:
         method = client_auth.used_method(request)
@@ -40,26 +71,285 @@ class PortcullisValidator(OAuth2Validator):
         client_auth.check_registered_method(request, method)
         return True
 
+    def authenticate_client_id(self, client_id, request, *args, **kwargs) -> bool:
+        client = self._load_application(client_id, request)
+        return client is not None and client.token_endpoint_auth_method == AuthMethod.NONE
+
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs) -> bool:
         if grant_type not in client.grant_types:
             raise errors.UnauthorizedClient(
                 errors.MSG_GRANT_TYPE_NOT_ALLOWED.format(grant_type=grant_type), request=request
             )
+        current().grant_type = grant_type
         return True
 
-    def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
-        if request.grant_type == GrantType.CLIENT_CREDENTIALS:
-            return client_credentials.default_scopes(request)
-        return []
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
+        """What the client may ask at /authorize follows its grant types (Auth0), not DOT's single field."""
+        from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
 
-    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
-        if request.grant_type == GrantType.CLIENT_CREDENTIALS:
-            client_credentials.check_scopes(request, scopes)
-            return True
+        if response_type == ResponseType.CODE:
+            return GrantType.AUTHORIZATION_CODE in client.grant_types
+        if response_type in IMPLICIT_RESPONSE_TYPES:
+            return GrantType.IMPLICIT in client.grant_types
         return False
 
+    def is_pkce_required(self, client_id, request) -> bool:
+        """RFC 9700 2.1.1: public clients (SPA, native) must use PKCE; confidential ones may."""
+        return request.client is not None and request.client.token_endpoint_auth_method == AuthMethod.NONE
+
+    # --- Scopes: the grant's rules --------------------------------------------------------
+    def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
+        return _rules(request).default_scopes(request, current())
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        request.scopes = _rules(request).check_scopes(request, current(), list(scopes))
+        return True
+
+    # --- Authorization codes ----------------------------------------------------------------
+    def _create_authorization_code(self, request, code, expires=None):
+        context = current()
+        if request.code_challenge_method and request.code_challenge_method != "S256":
+            raise errors.InvalidRequest(errors.MSG_PKCE_METHOD, request=request)
+        expires = expires or timezone.now() + timedelta(seconds=self._code_lifetime())
+        return Grant.objects.create(
+            tenant=context.tenant,
+            audience=context.audience,
+            user_grant_id=context.user_grant_id,
+            application=request.client,
+            user=request.user,
+            code=code["code"],
+            expires=expires,
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+            nonce=request.nonce or "",
+            claims="{}",
+        )
+
+    @staticmethod
+    def _code_lifetime() -> int:
+        from oauth2_provider.settings import oauth2_settings
+
+        return oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
+        """RFC 6749 4.1.2: single use; a replay revokes what the first exchange issued.
+
+        The row is locked (the token endpoint runs user grants in a transaction), so two
+        concurrent exchanges of one code cannot both succeed.
+        """
+        context = current()
+        grant = (
+            Grant.objects.for_tenant(context.tenant)
+            .select_for_update()
+            .filter(code=code, application=client)
+            .select_related("user")
+            .first()
+        )
+        if grant is None or grant.is_expired():
+            return False
+        if grant.used_at is not None:
+            self._revoke_replayed_code(grant, request)
+            raise errors.InvalidGrant(errors.MSG_CODE_REPLAYED, request=request)
+        if not grant.user.is_active:
+            return False
+        api = None
+        if grant.audience:
+            api = api_get_by_identifier(tenant_id=context.tenant.pk, identifier=grant.audience)
+            if api is None:  # the API was deleted since the user consented
+                return False
+        request.scopes = grant.scope.split()
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        context.code_grant, context.api, context.audience = grant, api, grant.audience
+        context.user_grant_id = grant.user_grant_id
+        return True
+
+    def _revoke_replayed_code(self, grant: Grant, request) -> None:
+        tenant = current().tenant
+        if grant.issued_family:
+            RefreshToken.revoke_family(grant.issued_family)
+        if grant.issued_jti:
+            AccessToken.objects.for_tenant(tenant).filter(jti=grant.issued_jti).delete()
+        audit_record(
+            tenant=tenant,
+            type=AuditEvent.Type.AUTHORIZATION_CODE_REPLAYED,
+            target=request.client.client_id,
+            data={"user": grant.user_id, "revoked_jti": grant.issued_jti},
+        )
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, *args, **kwargs) -> bool:
+        """RFC 6749 4.1.3: identical to the authorization request's ``redirect_uri``."""
+        grant = current().code_grant
+        return grant is not None and redirect_uri == grant.redirect_uri
+
+    def get_code_challenge(self, code, request):
+        return current().code_grant.code_challenge or None
+
+    def get_code_challenge_method(self, code, request):
+        return current().code_grant.code_challenge_method or None
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request) -> list[str]:
+        scope = (
+            Grant.objects.for_tenant(current().tenant)
+            .filter(code=code)
+            .values_list("scope", flat=True)
+            .first()
+        )
+        return scope.split() if scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = current().code_grant
+        return (grant.nonce or None) if grant is not None else None
+
+    def invalidate_authorization_code(self, client_id, code, request, *args, **kwargs) -> None:
+        """Mark the code used, remembering what it issued, instead of deleting it (replay detection)."""
+        context = current()
+        Grant.objects.filter(pk=context.code_grant.pk).update(
+            used_at=timezone.now(), issued_jti=context.jti, issued_family=context.issued_family
+        )
+
+    # --- Refresh tokens ------------------------------------------------------------------------
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs) -> bool:
+        context = current()
+        reused = (
+            RefreshToken.objects.for_tenant(context.tenant)
+            .filter(token_checksum=tokens.checksum(refresh_token), revoked__isnull=False)
+            .exists()
+        )
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if not valid:
+            if reused:
+                audit_record(
+                    tenant=context.tenant,
+                    type=AuditEvent.Type.REFRESH_TOKEN_REUSED,
+                    target=client.client_id,
+                    data={"family_revoked": True},
+                )
+            return False
+        token = request.refresh_token_instance
+        if token.tenant_id != context.tenant.pk or not token.user.is_active:
+            return False
+        api = None
+        if token.audience:
+            api = api_get_by_identifier(tenant_id=context.tenant.pk, identifier=token.audience)
+            if api is None or not api.allow_offline_access:
+                return False
+        context.api, context.audience, context.user_grant_id = api, token.audience, token.user_grant_id
+        return True
+
+    def refresh_id_token(self, request) -> bool:
+        return OPENID in (request.scopes or ())
+
+    # --- Token rows (user grants only) ----------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs) -> None:
         """M2M access tokens are self-contained JWTs: no row per token (revocation is by ``jti``)."""
-        if request.grant_type == GrantType.CLIENT_CREDENTIALS:
+        if not _rules(request).persists_tokens:
             return None
         return super().save_bearer_token(token, request, *args, **kwargs)
+
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        context = current()
+        id_token = token.get("id_token")
+        access_token = AccessToken(
+            tenant=context.tenant,
+            audience=context.audience,
+            jti=context.jti,
+            user_grant_id=context.user_grant_id,
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=self._load_id_token(id_token) if id_token else None,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+        """DOT's, bound to the tenant, audience and user grant; a new family unless rotating."""
+        context = current()
+        refresh_token = RefreshToken(
+            tenant=context.tenant,
+            audience=context.audience,
+            user_grant_id=context.user_grant_id,
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        context.issued_family = refresh_token.token_family
+        return refresh_token
+
+    def _load_access_token(self, token):
+        return (
+            AccessToken.objects.for_tenant(current().tenant)
+            .select_related("application", "user")
+            .filter(token_checksum=tokens.checksum(token))
+            .first()
+        )
+
+    # --- OpenID Connect ---------------------------------------------------------------------------
+    def get_oidc_issuer_endpoint(self, request) -> str:
+        return current().issuer
+
+    def get_claim_dict(self, request) -> dict:
+        return {"sub": user_subject(request.user), **standard_claims(request.user)}
+
+    def get_discovery_claims(self, request) -> list[str]:
+        return sorted(self.oidc_claim_scope)
+
+    def finalize_id_token(self, id_token, token, token_handler, request) -> str:
+        """Sign the ID token with the tenant's current RS256 key (OIDC Core 2, 3.1.3.7)."""
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        signed = tokens.sign_id_token(id_token, tenant_id=current().tenant.pk)
+        self._save_id_token(id_token["jti"], request, expiration_time)
+        return signed
+
+    def _save_id_token(self, jti, request, expires, *args, **kwargs):
+        context = current()
+        id_token = IDToken.objects.create(
+            tenant=context.tenant,
+            user_grant_id=context.user_grant_id,
+            user=request.user,
+            scope=" ".join(request.scopes or ()),
+            expires=expires,
+            jti=jti,
+            application=request.client,
+        )
+        request.id_token = id_token
+        return id_token
+
+    def _load_id_token(self, token):
+        """The row of an ID token we issued (signature checked with the tenant's keys)."""
+        claims = tokens.verify_own_jwt(token, tenant=current().tenant, verify_exp=False)
+        if claims is None:
+            return None
+        return IDToken.objects.for_tenant(current().tenant).filter(jti=claims.get("jti", "")).first()
+
+    def validate_id_token(self, token, scopes, request) -> bool:
+        id_token = self._load_id_token(token)
+        if id_token is None or id_token.is_expired():
+            return False
+        request.client, request.user, request.scopes = id_token.application, id_token.user, scopes
+        request.access_token = id_token
+        return True
+
+    # Silent authentication (prompt=none) and id_token_hint are decided by our authorization
+    # flow (apps.oauth.authorization.flow) before oauthlib runs; here they always pass.
+    def validate_silent_login(self, request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request) -> bool:
+        return True
+
+    def validate_user_match(self, id_token_hint, scopes, claims, request) -> bool:
+        return True

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+import jwt
 from django.db.models import QuerySet
 
 from apps.core import ttlcache
 from apps.tenants import keys
 from apps.tenants.models import SigningKey, Tenant
+
+PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
 
 def tenant_cache_key(slug: str) -> tuple:
@@ -37,7 +41,36 @@ def tenants_for_user(*, user) -> QuerySet[Tenant]:
 class ActiveSigningKey:
     kid: str
     algorithm: str
-    private_key: keys.PrivateKey
+    private_key: keys.PrivateKey = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    kid: str
+    algorithm: str
+    public_key: Any
+
+
+def signing_key_public_cache_key(tenant_id: int, kid: str) -> tuple:
+    return ("signing_key_public", tenant_id, kid)
+
+
+def signing_key_public(*, tenant_id: int, kid: str) -> PublishedKey | None:
+    """A key this tenant publishes in its JWKS (next, current or previous), to verify its own tokens."""
+
+    def load() -> PublishedKey | None:
+        row = (
+            SigningKey.objects.for_tenant(tenant_id)
+            .filter(kid=kid, state__in=PUBLISHED_STATES)
+            .values_list("algorithm", "public_jwk")
+            .first()
+        )
+        if row is None:
+            return None
+        algorithm, public_jwk = row
+        return PublishedKey(kid=kid, algorithm=algorithm, public_key=jwt.PyJWK(public_jwk).key)
+
+    return ttlcache.get_or_load(signing_key_public_cache_key(tenant_id, kid), load)
 
 
 def signing_key_current(*, tenant_id: int, algorithm: str) -> ActiveSigningKey | None:
@@ -75,9 +108,10 @@ def signing_key_jwks(*, tenant: Tenant) -> dict:
 
     Built only from the stored public JWK: private members can never leak into it.
     """
-    published = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
     rows = (
-        SigningKey.objects.for_tenant(tenant).filter(state__in=published).order_by("algorithm", "created_at")
+        SigningKey.objects.for_tenant(tenant)
+        .filter(state__in=PUBLISHED_STATES)
+        .order_by("algorithm", "created_at")
     )
     public_members = {"kty", "use", "alg", "kid", "n", "e", "crv", "x", "y"}
     return {"keys": [{k: v for k, v in row.public_jwk.items() if k in public_members} for row in rows]}

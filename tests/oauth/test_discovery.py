@@ -20,11 +20,21 @@ def test_discovery_lists_the_endpoints_that_exist(http, live_server, m2m):
     assert metadata["issuer"] == issuer
     assert metadata["token_endpoint"] == f"{issuer}oauth/token"
     assert metadata["jwks_uri"] == f"{issuer}.well-known/jwks.json"
-    assert metadata["grant_types_supported"] == ["client_credentials"]
+    assert metadata["grant_types_supported"] == [
+        "authorization_code",
+        "client_credentials",
+        "implicit",
+        "refresh_token",
+    ]
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
+        "none",
     }
+    assert metadata["authorization_endpoint"] == f"{issuer}authorize"
+    assert metadata["userinfo_endpoint"] == f"{issuer}userinfo"
+    assert metadata["code_challenge_methods_supported"] == ["S256"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
     for key, value in metadata.items():
         if key.endswith("_endpoint") or key == "jwks_uri":
             assert http.request("OPTIONS" if key == "token_endpoint" else "GET", value).status_code != 404, (

@@ -104,16 +104,6 @@ CASES = [
         errors.MSG_CLIENT_AUTH_MALFORMED,
     ),
     Case(
-        "basic for a client_secret_post client",
-        lambda s: {
-            "data": s.form(client_id=None, client_secret=None),
-            "headers": basic(s.client_id, s.client_secret),
-        },
-        HTTPStatus.UNAUTHORIZED,
-        "invalid_client",
-        errors.MSG_CLIENT_AUTH_METHOD.format(expected="client_secret_post", used="client_secret_basic"),
-    ),
-    Case(
         "basic header and a different body client_id",
         lambda s: {
             "data": s.form(client_id="someone-else", client_secret=None),
@@ -377,13 +367,33 @@ def test_inactive_client_is_refused(http, m2m):
     assert response.json()["error_description"] == errors.MSG_CLIENT_AUTH_FAILED
 
 
-def test_client_secret_basic_client_cannot_post_its_secret(http, m2m):
-    application_update(application=m2m.application, token_endpoint_auth_method=AuthMethod.CLIENT_SECRET_BASIC)
+@pytest.mark.parametrize("registered", [AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST])
+@pytest.mark.parametrize("used", ["basic", "post"])
+def test_a_client_with_a_secret_may_use_either_secret_method(http, m2m, registered, used):
+    """RFC 6749 2.3.1: the server MUST support Basic for clients with a password; Auth0 registers post."""
+    # given
+    application_update(application=m2m.application, token_endpoint_auth_method=registered)
+    # when
+    if used == "basic":
+        response = http.post(
+            m2m.token_path(),
+            data=m2m.form(client_id=None, client_secret=None),
+            headers=basic(m2m.client_id, m2m.client_secret),
+        )
+    else:
+        response = http.post(m2m.token_path(), data=m2m.form())
+    # then
+    assert response.status_code == HTTPStatus.OK, response.text
+
+
+def test_a_public_client_that_sends_a_secret_is_refused(http, m2m):
+    # given a client registered as public (no secret)
+    application_update(application=m2m.application, token_endpoint_auth_method=AuthMethod.NONE)
+    # when it sends the secret it was once given
     response = http.post(m2m.token_path(), data=m2m.form())
+    # then
     assert response.status_code == HTTPStatus.UNAUTHORIZED
-    assert response.json()["error_description"] == errors.MSG_CLIENT_AUTH_METHOD.format(
-        expected="client_secret_basic", used="client_secret_post"
-    )
+    assert response.json()["error_description"] == errors.MSG_PUBLIC_CLIENT_SECRET
 
 
 def test_token_requests_write_only_the_token_log(http, m2m):

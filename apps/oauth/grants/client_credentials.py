@@ -5,71 +5,65 @@
 - The client needs a client grant for that API (403 ``access_denied`` otherwise).
 - No ``scope`` requested: the token carries every granted scope. Requested scopes must
   all be granted; any that is not is refused, by name.
+- Tokens are self-contained JWTs with ``sub`` = ``<client_id>@clients``: no row per token.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from typing import Any
 
-from apps.apis.selectors import ApiSnapshot, api_get_by_identifier
+from oauthlib.oauth2 import ClientCredentialsGrant
+
+from apps.audit.models import TokenEvent
 from apps.core.validators import SCOPE_TOKEN_RE
 from apps.grants.selectors import client_grant_scopes
-from apps.oauth import errors
-from apps.oauth.constants import PARAM_AUDIENCE
-from apps.oauth.context import context_of
+from apps.oauth import constants, errors
+from apps.oauth.audience import api_for_audience, requested_audience
+from apps.oauth.context import OAuthContext
+from apps.oauth.grants.base import GrantRules
 
 
-def requested_audience(request) -> str:
-    """The API identifier asked for, reconciling ``audience`` and ``resource`` (RFC 8707)."""
-    audience = getattr(request, PARAM_AUDIENCE, None) or ""
-    context = context_of(request)
-    resources = context.resources  # RFC 8707 allows several; oauthlib would keep only the last
-    if len(resources) > 1:
-        raise errors.InvalidTarget(errors.MSG_MULTIPLE_RESOURCES, request=request)
-    if resources:
-        resource = resources[0]
-        parts = urlsplit(resource)
-        if not parts.scheme or parts.fragment:
-            raise errors.InvalidTarget(errors.MSG_INVALID_RESOURCE.format(resource=resource), request=request)
-        if audience and audience != resource:
-            raise errors.InvalidTarget(errors.MSG_AUDIENCE_RESOURCE_MISMATCH, request=request)
-        return resource
-    return audience or context.tenant.default_audience
+class ClientCredentialsRules(GrantRules):
+    grant_type = constants.GrantType.CLIENT_CREDENTIALS
+    success_log_type = TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS
+    failure_log_type = TokenEvent.Type.FAILED_CLIENT_CREDENTIALS
+    persists_tokens = False
 
+    def oauthlib_grant(self, validator) -> ClientCredentialsGrant:
+        return ClientCredentialsGrant(validator)
 
-def resolve(request) -> tuple[ApiSnapshot, frozenset[str]]:
-    """The API and granted scopes for this request, computed once and kept on the request."""
-    resolved = getattr(request, "portcullis_resolved", None)
-    if resolved is not None:
-        return resolved
-    audience = requested_audience(request)
-    if not audience:
-        raise errors.AccessDenied(errors.MSG_NO_AUDIENCE, request=request)
-    api = api_get_by_identifier(tenant_id=context_of(request).tenant.pk, identifier=audience)
-    if api is None:
-        raise errors.AccessDenied(errors.MSG_SERVICE_NOT_FOUND.format(audience=audience), request=request)
-    granted = client_grant_scopes(application_id=request.client.pk, api_id=api.id)
-    if granted is None:
-        raise errors.AccessDenied(errors.MSG_NO_CLIENT_GRANT.format(audience=audience), request=request)
-    # Scopes the API no longer defines are never issued, even if a grant still lists them.
-    granted = granted & api.scopes
-    request.api = api
-    request.portcullis_resolved = (api, granted)
-    return api, granted
-
-
-def default_scopes(request) -> list[str]:
-    _, granted = resolve(request)
-    return sorted(granted)
-
-
-def check_scopes(request, scopes: list[str]) -> None:
-    _, granted = resolve(request)
-    malformed = [scope for scope in scopes if not SCOPE_TOKEN_RE.match(scope)]
-    if malformed:
-        raise errors.InvalidScope(errors.MSG_MALFORMED_SCOPE, request=request)
-    missing = [scope for scope in dict.fromkeys(scopes) if scope not in granted]
-    if missing:
-        raise errors.AccessDenied(
-            errors.MSG_SCOPES_NOT_GRANTED.format(scopes=" ".join(missing)), request=request
+    def resolve(self, request, context: OAuthContext) -> None:
+        """The API and granted scopes for this request, computed once and kept in the context."""
+        if context.api is not None:
+            return
+        audience = requested_audience(
+            audience=getattr(request, constants.PARAM_AUDIENCE, None) or "",
+            resources=context.resources,
+            context=context,
+            request=request,
         )
+        api = api_for_audience(audience=audience, context=context, request=request)
+        granted = client_grant_scopes(application_id=request.client.pk, api_id=api.id)
+        if granted is None:
+            raise errors.AccessDenied(errors.MSG_NO_CLIENT_GRANT.format(audience=audience), request=request)
+        # Scopes the API no longer defines are never issued, even if a grant still lists them.
+        context.api, context.granted = api, granted & api.scopes
+
+    def default_scopes(self, request, context: OAuthContext) -> list[str]:
+        self.resolve(request, context)
+        return sorted(context.granted)
+
+    def check_scopes(self, request, context: OAuthContext, scopes: list[str]) -> list[str]:
+        self.resolve(request, context)
+        if any(not SCOPE_TOKEN_RE.match(scope) for scope in scopes):
+            raise errors.InvalidScope(errors.MSG_MALFORMED_SCOPE, request=request)
+        missing = [scope for scope in dict.fromkeys(scopes) if scope not in context.granted]
+        if missing:
+            raise errors.AccessDenied(
+                errors.MSG_SCOPES_NOT_GRANTED.format(scopes=" ".join(missing)), request=request
+            )
+        return scopes
+
+    def subject_claims(self, request, context: OAuthContext) -> dict[str, Any]:
+        client_id = request.client.client_id
+        return {"sub": f"{client_id}{constants.M2M_SUBJECT_SUFFIX}", "gty": constants.GTY_CLIENT_CREDENTIALS}

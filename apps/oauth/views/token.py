@@ -9,6 +9,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from oauth2_provider.views.mixins import OAuthLibMixin
 
 from apps.oauth import errors
+from apps.oauth.backends import context_for
 from apps.oauth.constants import TOKEN_RESPONSE_HEADERS
 from apps.oauth.request_parsing import parse_token_request
 from apps.oauth.token_events import error_of, token_request_logged
@@ -25,7 +26,7 @@ class TokenView(OAuthLibMixin, View):
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
-            request.oauth_params = parse_token_request(request)
+            context_for(request, parse_token_request(request))
         except errors.OAuthError as error:
             token_request_logged(
                 request, status=error.status_code, error=error.error, error_description=error.description

@@ -1,0 +1,72 @@
+"""``/t/<tenant>/account/applications``: the end user's authorized applications, with Revoke."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from apps.accounts.sessions import end_user_for_request
+from apps.apis.models import Scope
+from apps.grants.selectors import user_grant_get_for_user, user_grant_list_for_user
+from apps.grants.services import user_grant_revoke
+
+MSG_REVOKED = "Access for {application} was revoked. It will have to ask you again."
+MSG_NOT_FOUND = "That authorization no longer exists."
+OIDC_DESCRIPTIONS = {
+    "openid": "Sign you in",
+    "profile": "Your name and profile",
+    "email": "Your email address",
+    "offline_access": "Access while you are not using it",
+}
+
+
+def _login_redirect(request: HttpRequest) -> HttpResponse:
+    slug = request.tenant.slug
+    return HttpResponseRedirect(f"/t/{slug}/login?{urlencode({'next': f'/t/{slug}/account/applications'})}")
+
+
+@never_cache
+@require_http_methods(["GET"])
+def authorized_applications_view(request: HttpRequest) -> HttpResponse:
+    user = end_user_for_request(request)
+    if user is None:
+        return _login_redirect(request)
+    grants = list(user_grant_list_for_user(tenant=request.tenant, user=user))
+    descriptions = dict(
+        Scope.objects.for_tenant(request.tenant)
+        .filter(api_id__in={grant.api_id for grant in grants if grant.api_id})
+        .values_list("value", "description")
+    )
+    rows = [
+        {
+            "grant": grant,
+            "permissions": [
+                (scope, descriptions.get(scope) or OIDC_DESCRIPTIONS.get(scope, scope))
+                for scope in grant.scopes
+            ],
+        }
+        for grant in grants
+    ]
+    return render(
+        request, "grants/authorized_applications.html", {"tenant": request.tenant, "user": user, "rows": rows}
+    )
+
+
+@require_POST
+def revoke_view(request: HttpRequest, grant_id: int) -> HttpResponse:
+    user = end_user_for_request(request)
+    if user is None:
+        return _login_redirect(request)
+    grant = user_grant_get_for_user(tenant=request.tenant, user=user, grant_id=grant_id)
+    if grant is None:
+        messages.error(request, MSG_NOT_FOUND)
+    else:
+        name = grant.application.name
+        user_grant_revoke(grant=grant, actor=user)
+        messages.success(request, MSG_REVOKED.format(application=name))
+    return HttpResponseRedirect(f"/t/{request.tenant.slug}/account/applications")

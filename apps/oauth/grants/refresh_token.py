@@ -1,0 +1,25 @@
+"""The refresh token grant (RFC 6749 section 6) with rotation and reuse detection (RFC 9700 4.14).
+
+Every use returns a new refresh token and retires the old one; presenting a retired one
+revokes its whole family (DOT's ``REFRESH_TOKEN_REUSE_PROTECTION``). The new access token
+is for the same API and at most the same scopes; a narrower ``scope`` may be asked for.
+"""
+
+from __future__ import annotations
+
+from oauthlib.openid.connect.core.grant_types import RefreshTokenGrant
+
+from apps.audit.models import TokenEvent
+from apps.oauth import constants
+from apps.oauth.grants.user_tokens import UserTokenRules
+
+
+class RefreshTokenRules(UserTokenRules):
+    grant_type = constants.GrantType.REFRESH_TOKEN
+    success_log_type = TokenEvent.Type.SUCCESS_REFRESH_TOKEN
+    failure_log_type = TokenEvent.Type.FAILED_REFRESH_TOKEN
+
+    def oauthlib_grant(self, validator) -> RefreshTokenGrant:
+        # Rotation: every use returns a new refresh token (offline access was checked when the
+        # first one was issued, and the API's setting again in the validator).
+        return RefreshTokenGrant(validator)

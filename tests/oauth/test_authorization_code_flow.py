@@ -1,0 +1,93 @@
+"""Authorization code + PKCE, consent and the code exchange, over real HTTP (RFC 6749 4.1, RFC 7636)."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import jwt
+
+from apps.apis.services import api_update
+from apps.oauth import errors
+from tests.oauth.helpers import verify_with_jwks
+from tests.oauth.user_flow import CALLBACK, authorize, exchange, location_params, web  # noqa: F401
+
+
+def test_code_flow_issues_access_id_and_refresh_tokens(http, live_server, web):  # noqa: F811
+    # when the user signs in, consents and the client exchanges the code
+    response = authorize(http, web)
+    assert response.status_code == HTTPStatus.FOUND, response.text
+    assert response.headers["Location"].startswith(CALLBACK + "?")
+    params = location_params(response)
+    issuer = f"{live_server.url}/t/{web.tenant.slug}/"
+    assert params["iss"] == issuer  # RFC 9207
+    assert params["state"].startswith("st-")
+    tokens = exchange(http, web, params["code"])
+    # then
+    assert tokens.status_code == HTTPStatus.OK, tokens.text
+    body = tokens.json()
+    assert {"access_token", "id_token", "refresh_token", "expires_in", "token_type", "scope"} <= set(body)
+    access = verify_with_jwks(
+        http, body["access_token"], tenant_slug=web.tenant.slug, audience=web.api.identifier
+    )
+    assert access["sub"] == f"auth0|{web.user.pk}"
+    assert access["aud"] == [web.api.identifier, f"{issuer}userinfo"]
+    assert access["azp"] == web.application.client_id
+    assert "gty" not in access
+    assert set(access["scope"].split()) == {"openid", "profile", "email", "read:things", "offline_access"}
+    id_claims = jwt.decode(body["id_token"], options={"verify_signature": False})
+    assert id_claims["aud"] == web.application.client_id
+    assert id_claims["iss"] == issuer
+    assert id_claims["sub"] == access["sub"]
+    assert id_claims["nonce"].startswith("n-")
+    assert id_claims["name"] == "Jane Doe" and id_claims["email"] == "jane@example.com"
+    assert "at_hash" in id_claims and "auth_time" in id_claims
+    verify_with_jwks(http, body["id_token"], tenant_slug=web.tenant.slug, audience=web.application.client_id)
+
+
+def test_a_replayed_code_is_refused_and_revokes_what_it_issued(http, web):  # noqa: F811
+    # given a code exchanged once
+    code = location_params(authorize(http, web))["code"]
+    first = exchange(http, web, code)
+    assert first.status_code == HTTPStatus.OK, first.text
+    # when it is presented again
+    replay = exchange(http, web, code)
+    # then the replay fails and the refresh token of the first exchange is dead
+    assert replay.status_code == HTTPStatus.BAD_REQUEST
+    assert replay.json() == {"error": "invalid_grant", "error_description": errors.MSG_CODE_REPLAYED}
+    refresh = http.post(
+        f"/t/{web.tenant.slug}/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first.json()["refresh_token"],
+            "client_id": web.application.client_id,
+            "client_secret": web.application.plaintext_secret,
+        },
+    )
+    assert refresh.status_code == HTTPStatus.BAD_REQUEST
+    assert refresh.json()["error"] == "invalid_grant"
+
+
+def test_the_code_is_bound_to_the_pkce_verifier(http, web):  # noqa: F811
+    code = location_params(authorize(http, web))["code"]
+    response = exchange(http, web, code, code_verifier="x" * 50)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_the_code_is_bound_to_the_redirect_uri(http, web):  # noqa: F811
+    code = location_params(authorize(http, web))["code"]
+    response = exchange(http, web, code, redirect_uri="https://app.example.com/other")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"] in {"invalid_grant", "invalid_request"}
+
+
+def test_deny_sends_access_denied_to_the_client(http, web):  # noqa: F811
+    # given an API whose consent first-party applications may not skip
+    api_update(api=web.api, skip_consent_for_first_party=False)
+    # when the user clicks Deny
+    response = authorize(http, web, decision="deny")
+    # then
+    assert response.status_code == HTTPStatus.FOUND
+    params = location_params(response)
+    assert params["error"] == "access_denied"
+    assert params["state"].startswith("st-")
