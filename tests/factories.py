@@ -10,8 +10,8 @@ from apps.apis.models import Api
 from apps.apis.services import api_create
 from apps.applications.models import Application
 from apps.applications.services import AppType, application_create
-from apps.grants.models import ClientGrant
-from apps.grants.services import client_grant_create
+from apps.grants.models import ClientGrant, UserGrant
+from apps.grants.services import client_grant_create, user_grant_record
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_create
 
@@ -93,3 +93,21 @@ class UserFactory(factory.django.DjangoModelFactory):
         user = user_create(**kwargs)
         user.plaintext_password = kwargs["password"]
         return user
+
+
+class UserGrantFactory(factory.django.DjangoModelFactory):
+    """An end user's consent to an application for an API, through ``user_grant_record``."""
+
+    class Meta:
+        model = UserGrant
+
+    user = factory.SubFactory(UserFactory)
+    application = factory.SubFactory(
+        ApplicationFactory, tenant=factory.SelfAttribute("..user.tenant"), app_type=AppType.REGULAR_WEB
+    )
+    api = factory.SubFactory(ApiFactory, tenant=factory.SelfAttribute("..user.tenant"))
+    scopes = factory.LazyAttribute(lambda o: ["openid", *list(DEFAULT_SCOPES)[:1]])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> UserGrant:
+        return user_grant_record(tenant=kwargs["user"].tenant, **kwargs)

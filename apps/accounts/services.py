@@ -43,6 +43,7 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "apis.scope": ("add", "change", "delete", "view"),
     "applications.application": ("add", "change", "delete", "view"),
     "grants.clientgrant": ("add", "change", "delete", "view"),
+    "grants.usergrant": ("delete", "view"),
     "tenants.tenant": ("change", "view"),
     "tenants.signingkey": ("view",),
     "audit.auditevent": ("view",),

@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from importlib import import_module
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import get_resolver, set_urlconf
 
-LEAN_PATH_RE = re.compile(r"^/(?:t/[a-z0-9-]+/oauth/token|healthz)$")
+
+def lean_path_re() -> re.Pattern[str]:
+    """The paths the lean handler serves, derived from ``settings.LEAN_URLCONF``'s patterns
+    (one list: a lean endpoint cannot be routed here and be missing there, or the reverse)."""
+    patterns = import_module(settings.LEAN_URLCONF).urlpatterns
+    alternatives = [pattern.pattern.regex.pattern.removeprefix("^").removesuffix("$") for pattern in patterns]
+    return re.compile(r"^/(?:" + "|".join(alternatives) + r")$")
 
 
 class LeanWSGIHandler(WSGIHandler):
@@ -45,8 +52,9 @@ class RoutedWSGIHandler:
     def __init__(self) -> None:
         self.full = WSGIHandler()
         self.lean = LeanWSGIHandler()
+        self.lean_path_re = lean_path_re()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if LEAN_PATH_RE.match(environ.get("PATH_INFO", "")):
+        if self.lean_path_re.match(environ.get("PATH_INFO", "")):
             return self.lean(environ, start_response)
         return self.full(environ, start_response)

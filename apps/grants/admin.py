@@ -10,8 +10,13 @@ from django.http import HttpRequest
 
 from apps.apis.models import Api
 from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin, member_tenant_ids, scope_to_tenants
-from apps.grants.models import ClientGrant
-from apps.grants.services import client_grant_create, client_grant_delete, client_grant_update
+from apps.grants.models import ClientGrant, UserGrant
+from apps.grants.services import (
+    client_grant_create,
+    client_grant_delete,
+    client_grant_update,
+    user_grant_revoke,
+)
 
 # (group label or None, api id or None, [scope values]) — see ScopeCheckboxes.
 ScopeGroups = list[tuple[str | None, int | None, list[str]]]
@@ -141,3 +146,42 @@ class ClientGrantAdmin(TenantScopedAdmin):
 
     def service_delete(self, request: HttpRequest, obj: ClientGrant) -> None:
         client_grant_delete(grant=obj, actor=request.user)
+
+
+@admin.register(UserGrant)
+class UserGrantAdmin(TenantScopedAdmin):
+    """End users' consents, as the authorized-applications page shows them. Nobody edits a consent;
+    deleting one revokes it (``user_grant_revoke``): its refresh tokens stop working at once."""
+
+    list_display = ("user", "application", "audience", "scope_list", "created_at", "updated_at")
+    list_filter = (
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        ("application", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("user__username", "user__email", "application__name", "audience")
+    list_select_related = ("tenant", "user", "application")
+    readonly_fields = (
+        "tenant",
+        "user",
+        "application",
+        "api",
+        "audience",
+        "scopes",
+        "created_at",
+        "updated_at",
+    )
+    fields = readonly_fields
+    actions = ["delete_selected"]
+
+    @admin.display(description="Scopes")
+    def scope_list(self, obj: UserGrant) -> str:
+        return " ".join(obj.scopes)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: UserGrant | None = None) -> bool:
+        return False
+
+    def service_delete(self, request: HttpRequest, obj: UserGrant) -> None:
+        user_grant_revoke(grant=obj, actor=request.user)

@@ -15,9 +15,16 @@ from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent, TokenEvent
-from apps.grants.models import ClientGrant
+from apps.grants.models import ClientGrant, UserGrant
 from apps.tenants.models import SigningKey, Tenant
-from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory, UserFactory
+from tests.factories import (
+    ApiFactory,
+    ApplicationFactory,
+    ClientGrantFactory,
+    TenantFactory,
+    UserFactory,
+    UserGrantFactory,
+)
 
 PORTAL_PASSWORD = "portal admin's long passphrase"
 
@@ -34,18 +41,20 @@ class TenantWorld:
     signing_key: SigningKey
     audit_event: AuditEvent
     token_event: TokenEvent
+    user_grant: UserGrant
 
 
 def make_world(slug: str) -> TenantWorld:
     tenant = TenantFactory(slug=slug)
     api = ApiFactory(tenant=tenant)
     application = ApplicationFactory(tenant=tenant)
+    end_user = UserFactory(tenant=tenant, username=f"end-user@{slug}.example")
     return TenantWorld(
         tenant=tenant,
         api=api,
         application=application,
         grant=ClientGrantFactory(application=application, api=api),
-        end_user=UserFactory(tenant=tenant, username=f"end-user@{slug}.example"),
+        end_user=end_user,
         signing_key=SigningKey.objects.for_tenant(tenant).first(),
         audit_event=AuditEvent.objects.filter(tenant=tenant).order_by("created_at").first(),
         token_event=TokenEvent.objects.create(
@@ -55,6 +64,7 @@ def make_world(slug: str) -> TenantWorld:
             audience=api.identifier,
             created_at=timezone.now(),
         ),
+        user_grant=UserGrantFactory(user=end_user, api=api),
     )
 
 

@@ -1,0 +1,78 @@
+"""The WSGI entry point sends exactly the lean URLconf's paths to the lean handler."""
+
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+
+from apps.core.handlers import RoutedWSGIHandler, lean_path_re
+
+
+def wsgi_post(handler, path: str, body: bytes) -> tuple[str, dict, bytes]:
+    captured: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, dict(headers)
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "CONTENT_LENGTH": str(len(body)),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+    }
+    content = b"".join(handler(environ, start_response))
+    return captured["status"], captured["headers"], content
+
+
+@pytest.mark.parametrize(
+    ("path", "lean"),
+    [
+        ("/t/demo/oauth/token", True),
+        ("/healthz", True),
+        ("/t/demo/oauth/revoke", False),
+        ("/t/demo/authorize", False),
+        ("/t/demo/oauth/token/", False),
+    ],
+)
+def test_lean_paths_come_from_the_lean_urlconf(path, lean):
+    assert bool(lean_path_re().match(path)) is lean
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """As Django's test client does: a request must not close the test's (transactional) connection."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_a_token_request_goes_through_the_lean_handler(m2m, monkeypatch, _keep_test_connection):
+    # given the production WSGI application
+    handler = RoutedWSGIHandler()
+    calls = []
+    real_lean = handler.lean
+    monkeypatch.setattr(
+        handler,
+        "lean",
+        lambda environ, start: calls.append(environ["PATH_INFO"]) or real_lean(environ, start),
+    )
+    body = "&".join(f"{key}={value}" for key, value in m2m.form().items()).encode()
+    # when a client asks for a token
+    status, headers, content = wsgi_post(handler, m2m.token_path(), body)
+    # then the lean handler served it, with no session, CSRF or CSP middleware on the way
+    assert calls == [m2m.token_path()]
+    assert status.startswith(str(int(HTTPStatus.OK))), content
+    assert "Content-Security-Policy" not in headers and "Set-Cookie" not in headers
