@@ -14,6 +14,7 @@ from apps.apis.selectors import ApiSnapshot
 from apps.oauth import constants, errors
 from apps.oauth.claims import OPENID, USERINFO_PATH
 from apps.oauth.context import current
+from apps.oauth.grants.registry import rules_for_request
 from apps.tenants.models import SigningKey
 from apps.tenants.selectors import signing_key_current, signing_key_public
 
@@ -30,8 +31,6 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     The API and the scopes were resolved by the grant's rules (``current().api``,
     ``request.scopes``); the subject claims come from the same rules.
     """
-    from apps.oauth.validators import _rules
-
     context = current()
     api = context.api
     client_id = request.client.client_id
@@ -39,7 +38,7 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": context.issuer,
-        **_rules(request).subject_claims(request, context),
+        **rules_for_request(request).subject_claims(request, context),
         "aud": _audience(api, scopes, issuer=context.issuer),
         "iat": now,
         "exp": now + (api.token_lifetime if api else DEFAULT_TOKEN_LIFETIME),

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
 from apps.apis.selectors import api_get_by_identifier
 from apps.applications.selectors import application_get_for_token
@@ -23,20 +24,8 @@ from apps.oauth import client_auth, errors, tokens
 from apps.oauth.claims import OPENID, standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
-from apps.oauth.grants.base import GrantRules
-from apps.oauth.grants.registry import rules_for
+from apps.oauth.grants.registry import rules_for_request
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
-
-
-def _rules(request) -> GrantRules:
-    """The token endpoint's grant rules, or the authorization endpoint's (no grant_type there)."""
-    if request.grant_type:
-        rules = rules_for(request.grant_type)
-        if rules is not None:
-            return rules
-    from apps.oauth.authorization.rules import AUTHORIZATION_RULES
-
-    return AUTHORIZATION_RULES
 
 
 class PortcullisValidator(OAuth2Validator):
@@ -91,7 +80,7 @@ class PortcullisValidator(OAuth2Validator):
             return GrantType.AUTHORIZATION_CODE in client.grant_types
         if response_type in IMPLICIT_RESPONSE_TYPES:
             return GrantType.IMPLICIT in client.grant_types
-        return False
+        raise oauthlib_errors.UnsupportedResponseTypeError(request=request)  # e.g. hybrid "code id_token"
 
     def is_pkce_required(self, client_id, request) -> bool:
         """RFC 9700 2.1.1: public clients (SPA, native) must use PKCE; confidential ones may."""
@@ -99,10 +88,10 @@ class PortcullisValidator(OAuth2Validator):
 
     # --- Scopes: the grant's rules --------------------------------------------------------
     def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
-        return _rules(request).default_scopes(request, current())
+        return rules_for_request(request).default_scopes(request, current())
 
     def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
-        request.scopes = _rules(request).check_scopes(request, current(), list(scopes))
+        request.scopes = rules_for_request(request).check_scopes(request, current(), list(scopes))
         return True
 
     # --- Authorization codes ----------------------------------------------------------------
@@ -246,7 +235,7 @@ class PortcullisValidator(OAuth2Validator):
     # --- Token rows (user grants only) ----------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs) -> None:
         """M2M access tokens are self-contained JWTs: no row per token (revocation is by ``jti``)."""
-        if not _rules(request).persists_tokens:
+        if not rules_for_request(request).persists_tokens:
             return None
         return super().save_bearer_token(token, request, *args, **kwargs)
 

@@ -31,7 +31,11 @@ def wsgi_post(handler, path: str, body: bytes) -> tuple[str, dict, bytes]:
         "wsgi.url_scheme": "http",
         "wsgi.errors": io.StringIO(),
     }
-    content = b"".join(handler(environ, start_response))
+    response = handler(environ, start_response)
+    try:
+        content = b"".join(response)
+    finally:
+        response.close()  # as a WSGI server does: request_finished resets this thread's URLconf
     return captured["status"], captured["headers"], content
 
 

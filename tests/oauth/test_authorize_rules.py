@@ -243,3 +243,32 @@ def test_a_code_cannot_be_exchanged_at_another_tenant(http, web, db):  # noqa: F
     response = http.post(f"/t/{other.tenant.slug}/oauth/token", data=web.token_form(code))
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected_error"),
+    [
+        ({"response_type": "code id_token"}, "unsupported_response_type"),
+        ({"response_type": "bogus"}, "unsupported_response_type"),
+        ({"response_type": None}, "invalid_request"),
+        ({"max_age": "soon"}, "invalid_request"),
+        ({"response_mode": "web_message"}, "invalid_request"),
+        ({"scope": 'openid "quoted"'}, "invalid_scope"),
+        ({"resource": "not-absolute"}, "invalid_target"),
+        ({"prompt": "none login"}, "invalid_request"),
+    ],
+)
+def test_malformed_requests_are_refused_at_the_redirect_uri(http, web, overrides, expected_error):  # noqa: F811
+    assert log_in(http, web).status_code == HTTPStatus.FOUND
+    response = get_authorize(http, web, **overrides)
+    assert response.status_code == HTTPStatus.FOUND, response.text[:300]
+    assert location_params(response)["error"] == expected_error
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"client_id": None}, {"client_id": "x\x00y"}, {"redirect_uri": "not a uri"}]
+)
+def test_requests_without_a_usable_client_get_an_error_page(http, web, overrides):  # noqa: F811
+    response = get_authorize(http, web, **overrides)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Location" not in response.headers
