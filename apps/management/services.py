@@ -6,7 +6,7 @@ exist from tenant creation so automation can already be issued tokens for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -29,7 +29,7 @@ MANAGEMENT_SCOPES: dict[str, str] = {
 class ManagementCredentials:
     audience: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
 
 
 def management_audience(tenant) -> str:

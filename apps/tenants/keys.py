@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +21,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 class GeneratedKey:
     kid: str
     algorithm: str
-    private_key_encrypted: str
+    private_key_encrypted: str = field(repr=False)
     public_jwk: dict[str, Any]
 
 

@@ -7,7 +7,7 @@ read on every request: it is small, and it changes whenever the demo is bootstra
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,7 +25,7 @@ class RelyingPartyConfig:
 
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     redirect_uri: str
     post_logout_redirect_uri: str
     audience: str = DEFAULT_AUDIENCE

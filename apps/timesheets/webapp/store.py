@@ -35,7 +35,7 @@ class BrowserState:
     """This browser's data, loaded for one request; ``save`` writes it back."""
 
     sid: str
-    key: bytes
+    key: bytes = field(repr=False)
     data: dict[str, Any] = field(default_factory=dict)
     is_new: bool = False
 
