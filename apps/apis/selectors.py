@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from apps.apis.models import Api
+from apps.apis.models import Api, Scope
 from apps.core import ttlcache
 from apps.tenants import crypto
 
@@ -16,6 +16,7 @@ class ApiSnapshot:
     id: int
     tenant_id: int
     identifier: str
+    name: str
     signing_alg: str
     token_lifetime: int
     scopes: frozenset[str]
@@ -41,6 +42,7 @@ def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | N
             id=api.pk,
             tenant_id=api.tenant_id,
             identifier=api.identifier,
+            name=api.name,
             signing_alg=api.signing_alg,
             token_lifetime=api.token_lifetime,
             scopes=frozenset(api.scopes.values_list("value", flat=True)),
@@ -52,3 +54,16 @@ def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | N
         )
 
     return ttlcache.get_or_load(api_cache_key(tenant_id, identifier), load)
+
+
+def scope_descriptions(*, tenant_id: int, api_ids) -> dict[str, str]:
+    """``{scope: description}`` of these APIs' scopes, for pages that show permissions to people."""
+    return dict(
+        Scope.objects.for_tenant(tenant_id)
+        .filter(api_id__in=list(api_ids))
+        .values_list("value", "description")
+    )
+
+
+def api_get(*, tenant_id: int, api_id: int) -> Api | None:
+    return Api.objects.for_tenant(tenant_id).filter(pk=api_id).first()

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.sessions import end_user_for_request
-from apps.apis.models import Scope
+from apps.apis.selectors import scope_descriptions
 from apps.grants.selectors import user_grant_get_for_user, user_grant_list_for_user
 from apps.grants.services import user_grant_revoke
 
@@ -37,10 +37,8 @@ def authorized_applications_view(request: HttpRequest) -> HttpResponse:
     if user is None:
         return _login_redirect(request)
     grants = list(user_grant_list_for_user(tenant=request.tenant, user=user))
-    descriptions = dict(
-        Scope.objects.for_tenant(request.tenant)
-        .filter(api_id__in={grant.api_id for grant in grants if grant.api_id})
-        .values_list("value", "description")
+    descriptions = scope_descriptions(
+        tenant_id=request.tenant.pk, api_ids={grant.api_id for grant in grants if grant.api_id}
     )
     rows = [
         {

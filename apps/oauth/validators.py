@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
 from apps.apis.selectors import api_get_by_identifier
@@ -21,6 +22,7 @@ from apps.applications.selectors import application_get_for_token
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.oauth import client_auth, errors, tokens
+from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
 from apps.oauth.claims import OPENID, standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
@@ -74,8 +76,6 @@ class PortcullisValidator(OAuth2Validator):
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
         """What the client may ask at /authorize follows its grant types (Auth0), not DOT's single field."""
-        from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
-
         if response_type == ResponseType.CODE:
             return GrantType.AUTHORIZATION_CODE in client.grant_types
         if response_type in IMPLICIT_RESPONSE_TYPES:
@@ -118,8 +118,6 @@ class PortcullisValidator(OAuth2Validator):
 
     @staticmethod
     def _code_lifetime() -> int:
-        from oauth2_provider.settings import oauth2_settings
-
         return oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:

@@ -26,9 +26,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from oauth2_provider.http import OAuth2ResponseRedirect
+from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
 from apps.accounts.sessions import auth_time_of, end_user_for_request
+from apps.apis.models import Api
+from apps.apis.selectors import api_get, scope_descriptions
 from apps.applications.selectors import application_get_for_token
 from apps.grants.selectors import user_grant_covering
 from apps.grants.services import user_grant_record
@@ -282,7 +285,7 @@ def _consent_page(request, pending: Pending, *, context: OAuthContext, applicati
         {
             "tenant": context.tenant,
             "application": application,
-            "api_name": _api_name(api),
+            "api_name": api.name if api is not None else "",
             "audience": context.audience,
             "permissions": permissions,
             "pending_id": pending.id,
@@ -292,31 +295,11 @@ def _consent_page(request, pending: Pending, *, context: OAuthContext, applicati
 
 
 def _scope_descriptions(api) -> dict[str, str]:
-    if api is None:
-        return {}
-    from apps.apis.models import Scope
-
-    return dict(
-        Scope.objects.for_tenant(api.tenant_id).filter(api_id=api.id).values_list("value", "description")
-    )
+    return scope_descriptions(tenant_id=api.tenant_id, api_ids=[api.id]) if api is not None else {}
 
 
-def _api_name(api) -> str:
-    if api is None:
-        return ""
-    from apps.apis.models import Api
-
-    return (
-        Api.objects.for_tenant(api.tenant_id).filter(pk=api.id).values_list("name", flat=True).first() or ""
-    )
-
-
-def _api_row(context: OAuthContext):
-    if context.api is None:
-        return None
-    from apps.apis.models import Api
-
-    return Api.objects.for_tenant(context.tenant).get(pk=context.api.id)
+def _api_row(context: OAuthContext) -> Api | None:
+    return api_get(tenant_id=context.tenant.pk, api_id=context.api.id) if context.api is not None else None
 
 
 # --- Session storage of pending requests -------------------------------------------------------
@@ -325,8 +308,6 @@ def _authorize_uri(context: OAuthContext, pending: Pending) -> str:
 
 
 def _core():
-    from oauth2_provider.views.mixins import OAuthLibMixin
-
     return OAuthLibMixin.get_oauthlib_core()
 
 
