@@ -24,10 +24,25 @@ AUDITED_USERNAME_MAX_LENGTH = 150
 
 @transaction.atomic
 def user_create(
-    *, tenant=None, username: str, password: str, email: str = "", is_staff: bool = False, actor=None
+    *,
+    tenant=None,
+    username: str,
+    password: str,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    is_staff: bool = False,
+    actor=None,
 ) -> User:
     """Create a user; ``tenant=None`` with ``is_staff=True`` makes a portal admin."""
-    user = User(tenant=tenant, username=username, email=email, is_staff=is_staff)
+    user = User(
+        tenant=tenant,
+        username=username,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        is_staff=is_staff,
+    )
     user.set_password(password)
     user.full_clean(exclude=["password"])
     user.save()

@@ -8,12 +8,15 @@ one written, so the printed credentials always work.
 
 from __future__ import annotations
 
+import datetime
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.services import portal_admin_create, user_create
@@ -30,9 +33,12 @@ from apps.applications.services import (
 from apps.grants.models import ClientGrant
 from apps.grants.services import client_grant_create
 from apps.management.services import management_api_provision
+from apps.oauth.claims import user_subject
 from apps.oauth.issuer import issuer_for_tenant
 from apps.tenants.models import Tenant
 from apps.tenants.services import membership_add, tenant_create
+from apps.timesheets.models import Timesheet
+from apps.timesheets.services import timesheet_create
 
 DEMO_SLUG = "demo"
 TIMESHEETS_AUDIENCE = "https://timesheets.example.com"
@@ -139,6 +145,28 @@ def _user(*, tenant: Tenant | None, username: str, known: dict[str, Any], create
     return {"username": username, "password": password}
 
 
+DEMO_TIMESHEETS = [
+    {"days_ago": 1, "hours": Decimal("7.5"), "project": "Portcullis", "notes": "Consent page"},
+    {"days_ago": 2, "hours": Decimal("6"), "project": "Portcullis", "notes": "Refresh token rotation"},
+]
+
+
+def _demo_timesheets(user: User) -> None:
+    """A few timesheets for the demo user, so the sample app has something to show (once)."""
+    owner_sub = user_subject(user)
+    if Timesheet.objects.filter(owner_sub=owner_sub).exists():
+        return
+    today = timezone.localdate()
+    for entry in DEMO_TIMESHEETS:
+        timesheet_create(
+            owner_sub=owner_sub,
+            date=today - datetime.timedelta(days=entry["days_ago"]),
+            hours=entry["hours"],
+            project=entry["project"],
+            notes=entry["notes"],
+        )
+
+
 @transaction.atomic
 def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
     """Create or repair the demo tenant; returns everything ``var/demo.json`` holds."""
@@ -177,8 +205,11 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         tenant=tenant,
         username="jane@example.com",
         known=known.get("user") or {},
-        create=lambda **kw: user_create(tenant=tenant, email=kw["username"], **kw),
+        create=lambda **kw: user_create(
+            tenant=tenant, email=kw["username"], first_name="Jane", last_name="Doe", **kw
+        ),
     )
+    _demo_timesheets(User.objects.get(tenant=tenant, username__iexact="jane@example.com"))
     admin = _user(
         tenant=None,
         username="demo-admin",

@@ -164,3 +164,17 @@ def test_bootstrap_prints_the_sample_app(tmp_path, db, settings):
     call_command("bootstrap_demo", "--output", str(tmp_path / "demo.json"), stdout=out)
     # then
     assert "Sample app   http://127.0.0.1:8123/sample/" in out.getvalue()
+
+
+def test_the_demo_user_has_a_name_and_some_timesheets_once(tmp_path, db):
+    # given / when bootstrapped twice
+    bootstrap(tmp_path / "demo.json")
+    bootstrap(tmp_path / "demo.json")
+    # then Jane has a name for the sample app to greet and two timesheets, not four
+    from apps.accounts.models import User
+    from apps.oauth.claims import user_subject
+    from apps.timesheets.models import Timesheet
+
+    jane = User.objects.get(username="jane@example.com")
+    assert jane.get_full_name() == "Jane Doe"
+    assert Timesheet.objects.filter(owner_sub=user_subject(jane)).count() == 2
