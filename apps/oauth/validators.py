@@ -82,6 +82,11 @@ class PortcullisValidator(OAuth2Validator):
             return GrantType.IMPLICIT in client.grant_types
         raise oauthlib_errors.UnsupportedResponseTypeError(request=request)  # e.g. hybrid "code id_token"
 
+    def validate_redirect_uri(self, client_id, redirect_uri, request, *args, **kwargs) -> bool:
+        """RFC 9700 4.1.1: exact string comparison with a registered callback (no port, path or
+        query leniency, loopback included, as Auth0 does)."""
+        return redirect_uri in request.client.redirect_uris.split()
+
     def is_pkce_required(self, client_id, request) -> bool:
         """RFC 9700 2.1.1: public clients (SPA, native) must use PKCE; confidential ones may."""
         return request.client is not None and request.client.token_endpoint_auth_method == AuthMethod.NONE

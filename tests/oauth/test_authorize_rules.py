@@ -145,6 +145,12 @@ def test_consent_post_for_an_unknown_request_changes_nothing(http, web):  # noqa
     assert not UserGrant.objects.exists()
 
 
+def test_loopback_redirect_uris_match_exactly_too(http, db):
+    setup = make_user_setup(callbacks=[LOCAL_CALLBACK])
+    response = get_authorize(http, setup, redirect_uri="http://127.0.0.1:4000/callback")
+    assert response.status_code == HTTPStatus.BAD_REQUEST and "Location" not in response.headers
+
+
 def test_public_clients_must_use_pkce(http, db):
     setup = make_user_setup(app_type=AppType.SPA)
     assert log_in(http, setup).status_code == HTTPStatus.FOUND
@@ -166,7 +172,13 @@ def test_plain_pkce_is_refused(http, web):  # noqa: F811
 
 
 def test_unknown_client_or_unregistered_redirect_uri_gets_a_page_never_a_redirect(http, web):  # noqa: F811
-    for overrides in ({"client_id": "nobody"}, {"redirect_uri": "https://evil.example/cb"}):
+    for overrides in (
+        {"client_id": "nobody"},
+        {"redirect_uri": "https://evil.example/cb"},
+        {"redirect_uri": CALLBACK + "?next=/x"},
+        {"redirect_uri": CALLBACK + "/"},
+        {"redirect_uri": CALLBACK.replace("https", "http")},
+    ):
         response = get_authorize(http, web, **overrides)
         assert response.status_code == HTTPStatus.BAD_REQUEST, overrides
         assert "Location" not in response.headers
