@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from http import HTTPStatus
 
 import jwt
+from django.utils import timezone
 
 from apps.apis.services import api_update
+from apps.grants.models import UserGrant
 from apps.oauth import errors
+from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
 from tests.oauth.helpers import verify_with_jwks
 from tests.oauth.user_flow import CALLBACK, authorize, exchange, location_params, web  # noqa: F401
 
@@ -91,3 +95,34 @@ def test_deny_sends_access_denied_to_the_client(http, web):  # noqa: F811
     params = location_params(response)
     assert params["error"] == "access_denied"
     assert params["state"].startswith("st-")
+
+
+def test_an_expired_code_is_refused(http, web):  # noqa: F811
+    # given a code older than its 60 seconds
+    code = location_params(authorize(http, web))["code"]
+    Grant.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    # when / then
+    response = exchange(http, web, code)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_the_code_lives_sixty_seconds(http, web):  # noqa: F811
+    location_params(authorize(http, web))
+    grant = Grant.objects.get()
+    assert 55 <= (grant.expires - grant.created).total_seconds() <= 60
+
+
+def test_every_row_carries_the_tenant_the_audience_and_the_user_grant(http, web):  # noqa: F811
+    # when a code is exchanged for access, ID and refresh tokens
+    code = location_params(authorize(http, web))["code"]
+    assert exchange(http, web, code).status_code == HTTPStatus.OK
+    # then every row DOT wrote is bound to the tenant and to the consent it came from
+    user_grant = UserGrant.objects.get()
+    for model in (Grant, AccessToken, RefreshToken, IDToken):
+        row = model.objects.get()
+        assert row.tenant_id == web.tenant.pk, model
+        assert row.user_grant_id == user_grant.pk, model
+    for model in (Grant, AccessToken, RefreshToken):
+        assert model.objects.get().audience == web.api.identifier, model
+    assert AccessToken.objects.get().jti
