@@ -21,7 +21,7 @@ import jwt
 import pytest
 import requests
 from django.core.management import call_command
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from apps.accounts.models import User
 from apps.oauth.claims import OIDC_SCOPE_DESCRIPTIONS
@@ -210,27 +210,6 @@ def redirects_to(seen: list[str], redirect_uri: str) -> list[str]:
     return [url for url in seen if url.split("?", 1)[0] == redirect_uri]
 
 
-def send_the_sample_apps_own_origin(page: Page, demo: dict) -> None:
-    """Work around a bug in the sample app (not what this module tests): its pages say
-    ``Referrer-Policy: no-referrer``, so Chromium posts its forms with ``Origin: null`` and Django's
-    CSRF check refuses them (403). Here such a POST carries the origin a same-origin policy would
-    send; once the policy is fixed the header is already right and this changes nothing.
-    ``test_the_sample_apps_buttons_work_in_a_browser`` shows the bug itself."""
-    origin = f"{urlsplit(demo['sample_url']).scheme}://{urlsplit(demo['sample_url']).netloc}"
-
-    def handle(route: Route) -> None:
-        headers = route.request.headers
-        if route.request.method != "POST" or headers.get("origin") != "null":
-            route.continue_()
-            return
-        # Chromium will not let an intercepted request's Origin be changed, so Playwright sends
-        # this one (with the context's cookies), and the browser follows the response as its own.
-        response = route.fetch(headers=headers | {"origin": origin}, max_redirects=0)
-        route.fulfill(response=response)
-
-    page.route(f"{demo['sample_url']}**", handle)
-
-
 # --- The tests ------------------------------------------------------------------------------
 def test_sign_in_consent_and_code_exchange_show_the_users_timesheets(
     page: Page, demo: dict, csp_violations: list[str]
@@ -376,7 +355,6 @@ def test_revoking_the_app_kills_its_refresh_token_and_brings_consent_back(
     page: Page, demo: dict, csp_violations: list[str]
 ) -> None:
     # given a user who allowed the app, whose refresh token works
-    send_the_sample_apps_own_origin(page, demo)
     started = datetime.now(UTC)
     sign_in_and_allow(page, demo)
     page.click("text=Refresh tokens")
@@ -417,12 +395,6 @@ def test_revoking_the_app_kills_its_refresh_token_and_brings_consent_back(
     assert csp_violations == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="server bug: the sample app's pages send Referrer-Policy: no-referrer, so Chromium posts "
-    "their forms with Origin: null and Django's CSRF check answers 403 to Refresh tokens and Sign out",
-)
 def test_the_sample_apps_buttons_work_in_a_browser(page: Page, demo: dict) -> None:
     # given a user signed in to the sample app (and so to the server)
     sign_in_and_allow(page, demo)
