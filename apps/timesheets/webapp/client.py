@@ -80,13 +80,14 @@ def authorization_request(config: RelyingPartyConfig, metadata: dict[str, Any]) 
     """A fresh authorization request: its URL, and the state, nonce and PKCE verifier to remember."""
     code_verifier = generate_token(64)  # RFC 7636 4.1: 43-128 unreserved characters
     nonce = generate_token(32)
-    url, state = _session(config, scope=config.scope).create_authorization_url(
-        endpoint(metadata, "authorization_endpoint"),
-        state=generate_token(32),
-        code_verifier=code_verifier,
-        nonce=nonce,
-        audience=config.audience,
-    )
+    with _session(config, scope=config.scope) as session:
+        url, state = session.create_authorization_url(
+            endpoint(metadata, "authorization_endpoint"),
+            state=generate_token(32),
+            code_verifier=code_verifier,
+            nonce=nonce,
+            audience=config.audience,
+        )
     return {"url": url, "state": state, "nonce": nonce, "code_verifier": code_verifier}
 
 
@@ -113,21 +114,23 @@ def exchange_code(
     config: RelyingPartyConfig, metadata: dict[str, Any], *, code: str, code_verifier: str
 ) -> dict[str, Any]:
     """RFC 6749 4.1.3 with RFC 7636 4.5: the code, our redirect URI, the verifier, our secret."""
-    return _token_request(
-        _session(config).fetch_token,
-        endpoint(metadata, "token_endpoint"),
-        grant_type="authorization_code",
-        code=code,
-        code_verifier=code_verifier,
-        redirect_uri=config.redirect_uri,
-    )
+    with _session(config) as session:  # closed at once: no pooled connection outlives the request
+        return _token_request(
+            session.fetch_token,
+            endpoint(metadata, "token_endpoint"),
+            grant_type="authorization_code",
+            code=code,
+            code_verifier=code_verifier,
+            redirect_uri=config.redirect_uri,
+        )
 
 
 def refresh(config: RelyingPartyConfig, metadata: dict[str, Any], *, refresh_token: str) -> dict[str, Any]:
     """RFC 6749 6; no ``scope``, so the new tokens keep what was granted. The server may rotate it."""
-    token = _token_request(
-        _session(config).refresh_token, endpoint(metadata, "token_endpoint"), refresh_token=refresh_token
-    )
+    with _session(config) as session:
+        token = _token_request(
+            session.refresh_token, endpoint(metadata, "token_endpoint"), refresh_token=refresh_token
+        )
     token.setdefault("refresh_token", refresh_token)  # not rotated: the old one stays valid
     return token
 
