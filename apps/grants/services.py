@@ -113,18 +113,20 @@ def user_grant_record(
             "The user, application and API must belong to this tenant.", code="cross_tenant"
         )
     audience = api.identifier if api else ""
-    grant = (
-        UserGrant.objects.select_for_update()
-        .filter(tenant=tenant, user=user, application=application, audience=audience)
-        .first()
-    )
     approved = list(dict.fromkeys(scopes))
-    if grant is None:
-        grant = UserGrant.objects.create(
-            tenant=tenant, user=user, application=application, api=api, audience=audience, scopes=approved
-        )
+    # get_or_create survives two first approvals racing (the unique constraint decides, the loser
+    # reads the winner's row); the row is then locked while its scopes are extended.
+    grant, created = UserGrant.objects.get_or_create(
+        tenant=tenant,
+        user=user,
+        application=application,
+        audience=audience,
+        defaults={"api": api, "scopes": approved},
+    )
+    if created:
         type_ = AuditEvent.Type.USER_GRANT_CREATED
     else:
+        grant = UserGrant.objects.select_for_update(of=("self",)).get(pk=grant.pk)
         added = [scope for scope in approved if scope not in grant.scopes]
         if not added:
             return grant

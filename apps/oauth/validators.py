@@ -134,7 +134,7 @@ class PortcullisValidator(OAuth2Validator):
         context = current()
         grant = (
             Grant.objects.for_tenant(context.tenant)
-            .select_for_update()
+            .select_for_update(of=("self",))  # the code's row only, not the user's
             .filter(code=code, application=client)
             .select_related("user")
             .first()
