@@ -61,10 +61,13 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         grant_type = next((value for name, value in context.params if name == "grant_type"), "")
         rules = rules_for(grant_type)
         with bound(context):
-            if rules is not None and rules.persists_tokens:
-                with transaction.atomic():
-                    return super().create_token_response(request)
-            return super().create_token_response(request)
+            if rules is None or not rules.persists_tokens:
+                return super().create_token_response(request)
+            with transaction.atomic():
+                uri, headers, body, status = super().create_token_response(request)
+                if status != 200 and not context.keep_writes:
+                    transaction.set_rollback(True)  # a refused request leaves no rows behind
+                return uri, headers, body, status
 
     def create_revocation_response(self, request: HttpRequest):
         with bound(context_for(request)):

@@ -40,8 +40,11 @@ class OAuthContext:
     scope: str = ""
     jti: str = ""
     # Authorization code exchange: the code's row; what the exchange issued (for replay revocation).
-    code_grant: Any = field(default=None, repr=False)
+    code_grant: Any = field(default=None, repr=False)  # None: not read yet; False: no such code
     issued_family: Any = None
+    id_token_row: Any = field(default=None, repr=False)
+    # A refusal that must still commit what it wrote (a replayed code or refresh token revokes).
+    keep_writes: bool = False
 
     @property
     def resources(self) -> tuple[str, ...]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import threading
 from http import HTTPStatus
+
+import requests
 
 from apps.apis.services import api_update
 from apps.grants.models import UserGrant
-from apps.oauth.models import Grant, RefreshToken
+from apps.oauth.models import Grant, IDToken, RefreshToken
 from tests.oauth.user_flow import authorize, exchange, location_params, web  # noqa: F401
 
 
@@ -135,3 +138,38 @@ def test_userinfo_refuses_a_token_after_its_grant_is_revoked(http, web):  # noqa
     )
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert refresh(http, web, body["refresh_token"]).status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_two_uses_of_one_refresh_token_at_once_issue_one_pair_and_leave_no_half_write(http, web):  # noqa: F811
+    # given a refresh token
+    body = tokens_for(http, web)
+    id_tokens_before = IDToken.objects.count()
+    barrier, statuses = threading.Barrier(2), []
+
+    def use_it():
+        session = requests.Session()
+        barrier.wait()
+        statuses.append(
+            session.post(
+                f"{http.base_url}/t/{web.tenant.slug}/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": body["refresh_token"],
+                    "client_id": web.application.client_id,
+                    "client_secret": web.application.plaintext_secret,
+                },
+                timeout=10,
+            ).status_code
+        )
+        session.close()
+
+    # when two requests present it at the same moment
+    threads = [threading.Thread(target=use_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then exactly one pair was issued (the other request found the token retired, either while
+    # the first was rotating it or as a reuse afterwards), and the refusal wrote no ID token
+    assert sorted(statuses) == [HTTPStatus.OK, HTTPStatus.BAD_REQUEST], statuses
+    assert IDToken.objects.count() == id_tokens_before + 1
