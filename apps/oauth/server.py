@@ -35,7 +35,14 @@ class PortcullisServer(
         **kwargs,
     ) -> None:
         # Lifetimes are the API's (Auth0), never DOT's global ACCESS_TOKEN_EXPIRE_SECONDS.
-        bearer = BearerToken(request_validator, token_generator, tokens.expires_in, refresh_token_generator)
+        # Refresh tokens are opaque random strings (oauthlib would otherwise mint them with the
+        # access token generator: a signed JWT, and a second jti overwriting the access token's).
+        bearer = BearerToken(
+            request_validator,
+            token_generator,
+            tokens.expires_in,
+            refresh_token_generator or tokens.generate_refresh_token,
+        )
         TokenEndpoint.__init__(
             self,
             default_grant_type=GrantType.CLIENT_CREDENTIALS.value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 import uuid
 from typing import Any
@@ -52,6 +53,11 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     context.audience = api.identifier if api else ""
     context.scope, context.jti = claims["scope"], claims["jti"]
     return sign(claims, api=api, tenant_id=context.tenant.pk)
+
+
+def generate_refresh_token(request) -> str:
+    """An opaque refresh token: 256 random bits; only its SHA-256 is stored (``checksum``)."""
+    return secrets.token_urlsafe(32)
 
 
 def _audience(api: ApiSnapshot | None, scopes, *, issuer: str) -> str | list[str]:

@@ -116,7 +116,9 @@ def test_the_code_lives_sixty_seconds(http, web):  # noqa: F811
 def test_every_row_carries_the_tenant_the_audience_and_the_user_grant(http, web):  # noqa: F811
     # when a code is exchanged for access, ID and refresh tokens
     code = location_params(authorize(http, web))["code"]
-    assert exchange(http, web, code).status_code == HTTPStatus.OK
+    response = exchange(http, web, code)
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
     # then every row DOT wrote is bound to the tenant and to the consent it came from
     user_grant = UserGrant.objects.get()
     for model in (Grant, AccessToken, RefreshToken, IDToken):
@@ -125,4 +127,6 @@ def test_every_row_carries_the_tenant_the_audience_and_the_user_grant(http, web)
         assert row.user_grant_id == user_grant.pk, model
     for model in (Grant, AccessToken, RefreshToken):
         assert model.objects.get().audience == web.api.identifier, model
-    assert AccessToken.objects.get().jti
+    access_claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert AccessToken.objects.get().jti == access_claims["jti"]
+    assert body["refresh_token"].count(".") == 0 and len(body["refresh_token"]) >= 43  # opaque, not a JWT
