@@ -10,6 +10,9 @@ import requests
 from apps.core import ttlcache
 from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory
 
+# Fixtures shared by the real-browser tests (Debian's Chromium through Playwright).
+pytest_plugins = ["tests.browser"]
+
 
 def pytest_configure(config) -> None:
     from django.conf import settings

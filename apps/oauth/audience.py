@@ -6,13 +6,15 @@ from urllib.parse import urlsplit
 
 from apps.apis.selectors import ApiSnapshot, api_get_by_identifier
 from apps.oauth import errors
+from apps.oauth.constants import PARAM_AUDIENCE
 from apps.oauth.context import OAuthContext
 
 
-def requested_audience(
-    *, audience: str, resources: tuple[str, ...], context: OAuthContext, request=None
-) -> str:
-    """The API identifier asked for, reconciling ``audience`` and ``resource`` (RFC 8707 section 2)."""
+def requested_audience(request, context: OAuthContext) -> str:
+    """The API identifier the oauthlib ``request`` asks for, reconciling ``audience`` and the RFC 8707
+    ``resource`` values (section 2) kept in ``context`` (oauthlib would keep only the last one)."""
+    audience = getattr(request, PARAM_AUDIENCE, None) or ""
+    resources = context.resources
     if len(resources) > 1:
         raise errors.InvalidTarget(errors.MSG_MULTIPLE_RESOURCES, request=request)
     if resources:

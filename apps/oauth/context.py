@@ -46,6 +46,10 @@ class OAuthContext:
     # A refusal that must still commit what it wrote (a replayed code or refresh token revokes).
     keep_writes: bool = False
 
+    def row_binding(self) -> dict[str, Any]:
+        """What every code and token row written for this request is bound to (and revoked with)."""
+        return {"tenant": self.tenant, "audience": self.audience, "user_grant_id": self.user_grant_id}
+
     @property
     def resources(self) -> tuple[str, ...]:
         """RFC 8707 ``resource`` values, in order (oauthlib would keep only the last)."""

@@ -106,9 +106,7 @@ class PortcullisValidator(OAuth2Validator):
             raise errors.InvalidRequest(errors.MSG_PKCE_METHOD, request=request)
         expires = expires or timezone.now() + timedelta(seconds=self._code_lifetime())
         return Grant.objects.create(
-            tenant=context.tenant,
-            audience=context.audience,
-            user_grant_id=context.user_grant_id,
+            **context.row_binding(),
             application=request.client,
             user=request.user,
             code=code["code"],
@@ -278,10 +276,8 @@ class PortcullisValidator(OAuth2Validator):
         context = current()
         id_token = token.get("id_token")
         access_token = AccessToken(
-            tenant=context.tenant,
-            audience=context.audience,
+            **context.row_binding(),
             jti=context.jti,
-            user_grant_id=context.user_grant_id,
             user=request.user,
             scope=token["scope"],
             expires=expires,
@@ -297,9 +293,7 @@ class PortcullisValidator(OAuth2Validator):
         """DOT's, bound to the tenant, audience and user grant; a new family unless rotating."""
         context = current()
         refresh_token = RefreshToken(
-            tenant=context.tenant,
-            audience=context.audience,
-            user_grant_id=context.user_grant_id,
+            **context.row_binding(),
             user=request.user,
             application=request.client,
             access_token=access_token,

@@ -6,13 +6,12 @@ grants it one scope of an API, and the secret they copied gets a token.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from http import HTTPStatus
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.services import portal_admin_create
 from apps.applications.models import Application
@@ -20,38 +19,7 @@ from tests.factories import ApiFactory, TenantFactory
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "browser admin's long passphrase"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _allow_orm_next_to_playwright() -> Iterator[None]:
-    """Playwright's sync API runs an event loop in the test's thread, and Django then refuses ORM
-    calls there as "async-unsafe". Nothing here shares a connection between threads, so allow
-    them, for this module only."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ import jwt
 import pytest
 import requests
 from django.core.management import call_command
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from apps.accounts.models import User
 from apps.oauth.claims import OIDC_SCOPE_DESCRIPTIONS
@@ -31,15 +30,6 @@ from tests.oauth.user_flow import pkce_pair
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 TENANT = "demo"
 APP_NAME = "Timesheets Web"
 # What the sample app asks for (apps/timesheets/webapp/config.py), and what the user sees for it.
@@ -48,28 +38,6 @@ API_SCOPE_DESCRIPTIONS = {"read:timesheets": "Read timesheets"}
 SAMPLE_COOKIE = "sample_web"
 USER_FIRST, USER_LAST = "Jane", "Doe"
 OWN_PROJECT, OTHERS_PROJECT = "Portcullis gate", "Someone else's moat"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _allow_orm_next_to_playwright() -> Iterator[None]:
-    """Playwright's sync API runs an event loop in the test's thread, and Django then refuses ORM
-    calls there as "async-unsafe". Nothing here shares a connection between threads, so allow
-    them, for this module only."""
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -79,12 +79,7 @@ class AuthorizationRules(UserTokenRules):
     def resolve(self, request, context: OAuthContext) -> None:
         if context.audience or context.api is not None:
             return
-        audience = requested_audience(
-            audience=getattr(request, constants.PARAM_AUDIENCE, None) or "",
-            resources=context.resources,
-            context=context,
-            request=request,
-        )
+        audience = requested_audience(request, context)
         context.api = (
             api_for_audience(audience=audience, context=context, request=request) if audience else None
         )

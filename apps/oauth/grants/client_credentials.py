@@ -36,12 +36,7 @@ class ClientCredentialsRules(GrantRules):
         """The API and granted scopes for this request, computed once and kept in the context."""
         if context.api is not None:
             return
-        audience = requested_audience(
-            audience=getattr(request, constants.PARAM_AUDIENCE, None) or "",
-            resources=context.resources,
-            context=context,
-            request=request,
-        )
+        audience = requested_audience(request, context)
         api = api_for_audience(audience=audience, context=context, request=request)
         granted = client_grant_scopes(application_id=request.client.pk, api_id=api.id)
         if granted is None:
