@@ -80,6 +80,15 @@ def test_prompt_login_completes_after_signing_in_again(http, web):  # noqa: F811
     assert "code" in location_params(response)
 
 
+def test_max_age_zero_completes_after_signing_in(http, web):  # noqa: F811
+    # given a user who signed in a while ago
+    assert log_in(http, web).status_code == HTTPStatus.FOUND
+    time.sleep(1.1)
+    # when the client demands a fresh sign-in, then the flow asks once and completes
+    response = authorize(http, web, max_age="0")
+    assert "code" in location_params(response)
+
+
 def test_max_age_exceeded_makes_the_user_sign_in_again(http, web, client):  # noqa: F811
     assert log_in(http, web).status_code == HTTPStatus.FOUND
     fresh = get_authorize(http, web, max_age="3600")

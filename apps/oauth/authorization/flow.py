@@ -182,7 +182,9 @@ def _login_needed(request: HttpRequest, pending: Pending, user, *, new: bool) ->
             return True
     auth_time = auth_time_of(request) or 0
     max_age = pending.get("max_age")
-    return bool(max_age) and time.time() - auth_time > int(max_age)
+    if not max_age or auth_time >= pending.created_at:  # signed in for this very request
+        return False
+    return time.time() - auth_time > int(max_age)
 
 
 def consent_needed(
