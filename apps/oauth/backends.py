@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
 
-from apps.oauth.constants import FORM_CONTENT_TYPE
+from apps.oauth.constants import FORM_CONTENT_TYPE, PARAM_GRANT_TYPE
 from apps.oauth.context import OAuthContext, bound
 from apps.oauth.grants.registry import rules_for
 from apps.oauth.issuer import issuer_for_request
@@ -58,7 +58,7 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         """Grants whose tokens get rows run in one transaction: a code is locked while it is
         exchanged, and a refusal after the rows were written leaves nothing behind."""
         context = context_for(request)
-        grant_type = next((value for name, value in context.params if name == "grant_type"), "")
+        grant_type = next((value for name, value in context.params if name == PARAM_GRANT_TYPE), "")
         rules = rules_for(grant_type)
         with bound(context):
             if rules is None or not rules.persists_tokens:
