@@ -39,3 +39,16 @@ def test_token_endpoint_with_a_disallowed_host_gets_json_400(http, m2m, settings
     # then
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["error"] == "invalid_request"
+
+
+def test_the_500_page_renders_without_inline_styles(rf):
+    # given a request that failed outside the tenants' protocol paths
+    from config.urls import server_error
+
+    # when Django renders the error page
+    response = server_error(rf.get("/somewhere"))
+    # then it is readable and styled from a file, which the CSP allows (no style= attribute)
+    html = response.content.decode()
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Something went wrong" in html and "portcullis/page.css" in html
+    assert "style=" not in html
