@@ -32,7 +32,6 @@ class OAuthContext:
     params: Params = field(default_factory=list, repr=False)
     # Resolved as the request is processed (by the grant's rules), then read by minting and the log.
     client_id: str = ""
-    grant_type: str = ""
     api: ApiSnapshot | None = None
     granted: frozenset[str] = frozenset()
     user_grant_id: int | None = None

@@ -17,8 +17,9 @@ from oauth2_provider.models import AbstractAccessToken, AbstractGrant, AbstractI
 from apps.core.models import TenantQuerySet
 
 
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+def checksum(value: str) -> str:
+    """SHA-256, hex: how codes and tokens are stored and found (DOT's ``token_checksum`` too)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 class HashedCodeField(models.CharField):
@@ -30,7 +31,7 @@ class HashedCodeField(models.CharField):
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
-        return None if value is None else code_hash(value)
+        return None if value is None else checksum(value)
 
 
 class Grant(AbstractGrant):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import time
 import uuid
@@ -42,7 +41,7 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         **rules_for_request(request).subject_claims(request, context),
         "aud": _audience(api, scopes, issuer=context.issuer),
         "iat": now,
-        "exp": now + (api.token_lifetime if api else DEFAULT_TOKEN_LIFETIME),
+        "exp": now + expires_in(request),
         "jti": uuid.uuid4().hex,
         "client_id": client_id,  # RFC 9068 section 2.2
         "azp": client_id,  # Auth0
@@ -56,7 +55,7 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
 
 
 def generate_refresh_token(request) -> str:
-    """An opaque refresh token: 256 random bits; only its SHA-256 is stored (``checksum``)."""
+    """An opaque refresh token: 256 random bits; only its SHA-256 is stored (``models.checksum``)."""
     return secrets.token_urlsafe(32)
 
 
@@ -92,7 +91,7 @@ def _sign_with_tenant_key(claims: dict, *, headers: dict, tenant_id: int, algori
     return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers | {"kid": key.kid})
 
 
-def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True, audience=None) -> dict | None:
+def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True) -> dict | None:
     """The claims of a JWT this tenant signed with one of its published keys, or None."""
     try:
         header = jwt.get_unverified_header(token)
@@ -106,13 +105,7 @@ def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True, audience=None
             token,
             key.public_key,
             algorithms=[key.algorithm],
-            audience=audience,
-            options={"verify_exp": verify_exp, "verify_aud": audience is not None},
+            options={"verify_exp": verify_exp, "verify_aud": False},
         )
     except jwt.PyJWTError:
         return None
-
-
-def checksum(token: str) -> str:
-    """How DOT finds a stored access or refresh token: its SHA-256 (the token itself is not stored)."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()

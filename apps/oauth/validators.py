@@ -27,7 +27,7 @@ from apps.oauth.claims import OPENID, standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
-from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
+from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
 
 
 class PortcullisValidator(OAuth2Validator):
@@ -71,7 +71,6 @@ class PortcullisValidator(OAuth2Validator):
             raise errors.UnauthorizedClient(
                 errors.MSG_GRANT_TYPE_NOT_ALLOWED.format(grant_type=grant_type), request=request
             )
-        current().grant_type = grant_type
         return True
 
     def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs) -> bool:
@@ -215,7 +214,7 @@ class PortcullisValidator(OAuth2Validator):
         # One row per checksum (256 random bits per token), so no ORDER BY: LIMIT 1 on the index.
         rows = list(
             RefreshToken.objects.for_tenant(context.tenant)
-            .filter(token_checksum=tokens.checksum(refresh_token))
+            .filter(token_checksum=checksum(refresh_token))
             .select_related("access_token", "user")[:1]
         )
         token = rows[0] if rows else None
@@ -308,7 +307,7 @@ class PortcullisValidator(OAuth2Validator):
         return (
             AccessToken.objects.for_tenant(current().tenant)
             .select_related("application", "user")
-            .filter(token_checksum=tokens.checksum(token))
+            .filter(token_checksum=checksum(token))
             .first()
         )
 
@@ -318,9 +317,6 @@ class PortcullisValidator(OAuth2Validator):
 
     def get_claim_dict(self, request) -> dict:
         return {"sub": user_subject(request.user), **standard_claims(request.user)}
-
-    def get_discovery_claims(self, request) -> list[str]:
-        return sorted(self.oidc_claim_scope)
 
     def finalize_id_token(self, id_token, token, token_handler, request) -> str:
         """Sign the ID token with the tenant's current RS256 key (OIDC Core 2, 3.1.3.7)."""
@@ -345,21 +341,6 @@ class PortcullisValidator(OAuth2Validator):
         )
         context.id_token_row = id_token
         return id_token
-
-    def _load_id_token(self, token):
-        """The row of an ID token we issued (signature checked with the tenant's keys)."""
-        claims = tokens.verify_own_jwt(token, tenant=current().tenant, verify_exp=False)
-        if claims is None:
-            return None
-        return IDToken.objects.for_tenant(current().tenant).filter(jti=claims.get("jti", "")).first()
-
-    def validate_id_token(self, token, scopes, request) -> bool:
-        id_token = self._load_id_token(token)
-        if id_token is None or id_token.is_expired():
-            return False
-        request.client, request.user, request.scopes = id_token.application, id_token.user, scopes
-        request.access_token = id_token
-        return True
 
     # Silent authentication (prompt=none) and id_token_hint are decided by our authorization
     # flow (apps.oauth.authorization.flow) before oauthlib runs; here they always pass.

@@ -10,7 +10,7 @@ from apps.core import ttlcache
 from apps.core.services import assign_changes
 from apps.tenants import keys
 from apps.tenants.models import SigningKey, Tenant, TenantMembership
-from apps.tenants.selectors import signing_key_cache_key, tenant_cache_key
+from apps.tenants.selectors import signing_key_cache_key, signing_key_public_cache_key, tenant_cache_key
 
 
 @transaction.atomic
@@ -46,7 +46,10 @@ def signing_key_create(*, tenant: Tenant, algorithm: str, state: str, actor=None
         target=key.kid,
         data={"algorithm": algorithm, "state": state},
     )
-    ttlcache.invalidate(signing_key_cache_key(tenant.pk, algorithm))
+    # The new kid may have been looked up (and cached as unknown) by a token verification.
+    ttlcache.invalidate(
+        signing_key_cache_key(tenant.pk, algorithm), signing_key_public_cache_key(tenant.pk, key.kid)
+    )
     return key
 
 
