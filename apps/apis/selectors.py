@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from apps.apis.models import Api, Scope
 from apps.core import ttlcache
+from apps.core.oidc import OIDC_SCOPE_DESCRIPTIONS
 from apps.tenants import crypto
 
 
@@ -57,10 +58,12 @@ def api_get_by_identifier(*, tenant_id: int, identifier: str) -> ApiSnapshot | N
 
 
 def scope_descriptions(*, tenant_id: int, api_ids) -> dict[str, str]:
-    """``{scope: description}`` of these APIs' scopes, for pages that show permissions to people."""
-    return dict(
+    """``{scope: description}`` as people see them (consent, authorized applications): these APIs'
+    own descriptions, and OpenID Connect's for its scopes. A scope missing here is shown as is."""
+    return OIDC_SCOPE_DESCRIPTIONS | dict(
         Scope.objects.for_tenant(tenant_id)
         .filter(api_id__in=list(api_ids))
+        .exclude(description="")
         .values_list("value", "description")
     )
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.accounts.redirects import login_path, tenant_path
 from apps.accounts.sessions import end_user_for_request
 from apps.apis.selectors import scope_descriptions
 from apps.grants.selectors import user_grant_get_for_user, user_grant_list_for_user
@@ -17,17 +16,11 @@ from apps.grants.services import user_grant_revoke
 
 MSG_REVOKED = "Access for {application} was revoked. It will have to ask you again."
 MSG_NOT_FOUND = "That authorization no longer exists."
-OIDC_DESCRIPTIONS = {
-    "openid": "Sign you in",
-    "profile": "Your name and profile",
-    "email": "Your email address",
-    "offline_access": "Access while you are not using it",
-}
+PAGE = "account/applications"
 
 
 def _login_redirect(request: HttpRequest) -> HttpResponse:
-    slug = request.tenant.slug
-    return HttpResponseRedirect(f"/t/{slug}/login?{urlencode({'next': f'/t/{slug}/account/applications'})}")
+    return HttpResponseRedirect(login_path(request.tenant, next_path=tenant_path(request.tenant, PAGE)))
 
 
 @never_cache
@@ -43,10 +36,7 @@ def authorized_applications_view(request: HttpRequest) -> HttpResponse:
     rows = [
         {
             "grant": grant,
-            "permissions": [
-                (scope, descriptions.get(scope) or OIDC_DESCRIPTIONS.get(scope, scope))
-                for scope in grant.scopes
-            ],
+            "permissions": [(scope, descriptions.get(scope, scope)) for scope in grant.scopes],
         }
         for grant in grants
     ]
@@ -67,4 +57,4 @@ def revoke_view(request: HttpRequest, grant_id: int) -> HttpResponse:
         name = grant.application.name
         user_grant_revoke(grant=grant, actor=user)
         messages.success(request, MSG_REVOKED.format(application=name))
-    return HttpResponseRedirect(f"/t/{request.tenant.slug}/account/applications")
+    return HttpResponseRedirect(tenant_path(request.tenant, PAGE))

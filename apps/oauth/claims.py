@@ -4,16 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# OIDC Core section 11 / Auth0: scopes about the user or the session, not about an API.
-OPENID = "openid"
-OFFLINE_ACCESS = "offline_access"
-OIDC_SCOPES = frozenset({OPENID, "profile", "email", OFFLINE_ACCESS})
-# Shown on the consent page for the OpenID scopes (the API's own scopes carry their descriptions).
-OIDC_SCOPE_DESCRIPTIONS = {
-    "profile": "Your name and profile",
-    "email": "Your email address",
-    OFFLINE_ACCESS: "Access while you are not using the application (a refresh token)",
-}
 USERINFO_PATH = "userinfo"
 
 

@@ -5,8 +5,9 @@ OIDC Discovery 1.0 section 3 and RFC 8414. Every endpoint listed exists (a test 
 
 from __future__ import annotations
 
+from apps.core.oidc import OIDC_SCOPES
 from apps.oauth.authorization.rules import ResponseMode, ResponseType
-from apps.oauth.claims import OIDC_SCOPES, USERINFO_PATH
+from apps.oauth.claims import USERINFO_PATH
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.grants.registry import SUPPORTED_GRANT_TYPES
 from apps.oauth.validators import PortcullisValidator

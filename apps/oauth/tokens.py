@@ -11,8 +11,9 @@ import jwt
 
 from apps.apis.models import DEFAULT_TOKEN_LIFETIME, Api
 from apps.apis.selectors import ApiSnapshot
+from apps.core.oidc import OPENID
 from apps.oauth import constants, errors
-from apps.oauth.claims import OPENID, USERINFO_PATH
+from apps.oauth.claims import USERINFO_PATH
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
 from apps.tenants.models import SigningKey

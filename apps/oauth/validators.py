@@ -21,9 +21,10 @@ from apps.apis.selectors import api_get_by_identifier
 from apps.applications.selectors import application_get_for_token
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.core.oidc import OPENID
 from apps.oauth import client_auth, errors, tokens
 from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
-from apps.oauth.claims import OPENID, standard_claims, user_subject
+from apps.oauth.claims import standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request

@@ -23,7 +23,7 @@ from django.core.management import call_command
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from apps.accounts.models import User
-from apps.oauth.claims import OIDC_SCOPE_DESCRIPTIONS
+from apps.core.oidc import OIDC_SCOPE_DESCRIPTIONS
 from apps.resource_kit.jwks import clear_jwks_cache
 from apps.timesheets.models import Timesheet
 from tests.oauth.user_flow import pkce_pair

@@ -29,16 +29,17 @@ from oauth2_provider.http import OAuth2ResponseRedirect
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
+from apps.accounts.redirects import login_path, tenant_path
 from apps.accounts.sessions import auth_time_of, end_user_for_request
 from apps.apis.models import Api
 from apps.apis.selectors import api_get, scope_descriptions
 from apps.applications.selectors import application_get_for_token
+from apps.core.oidc import OPENID
 from apps.grants.selectors import user_grant_covering
 from apps.grants.services import user_grant_record
 from apps.oauth import errors
 from apps.oauth.authorization.rules import ResponseMode, default_response_mode
 from apps.oauth.backends import context_for
-from apps.oauth.claims import OIDC_SCOPE_DESCRIPTIONS, OPENID
 from apps.oauth.context import OAuthContext
 
 SESSION_KEY = "portcullis_authorizations"
@@ -263,24 +264,22 @@ def _error_page(request: HttpRequest, message: str, *, status: int) -> HttpRespo
     return render(request, "oauth/error.html", {"tenant": request.tenant, "message": message}, status=status)
 
 
+def _consent_path(request: HttpRequest, pending: Pending) -> str:
+    return tenant_path(request.tenant, f"consent?{urlencode({'req': pending.id})}")
+
+
 def _to_login(request: HttpRequest, pending: Pending) -> HttpResponse:
-    slug = request.tenant.slug
-    next_url = f"/t/{slug}/consent?{urlencode({'req': pending.id})}"
-    return HttpResponseRedirect(f"/t/{slug}/login?{urlencode({'next': next_url})}")
+    return HttpResponseRedirect(login_path(request.tenant, next_path=_consent_path(request, pending)))
 
 
 def _to_consent(request: HttpRequest, pending: Pending) -> HttpResponse:
-    return HttpResponseRedirect(f"/t/{request.tenant.slug}/consent?{urlencode({'req': pending.id})}")
+    return HttpResponseRedirect(_consent_path(request, pending))
 
 
 def _consent_page(request, pending: Pending, *, context: OAuthContext, application, scopes) -> HttpResponse:
     api = context.api
-    descriptions = _scope_descriptions(api)
-    permissions = [
-        (scope, descriptions.get(scope, OIDC_SCOPE_DESCRIPTIONS.get(scope, scope)))
-        for scope in scopes
-        if scope != OPENID
-    ]
+    descriptions = scope_descriptions(tenant_id=context.tenant.pk, api_ids=[api.id] if api else [])
+    permissions = [(scope, descriptions.get(scope, scope)) for scope in scopes if scope != OPENID]
     return render(
         request,
         "oauth/consent.html",
@@ -294,10 +293,6 @@ def _consent_page(request, pending: Pending, *, context: OAuthContext, applicati
             "user": end_user_for_request(request),
         },
     )
-
-
-def _scope_descriptions(api) -> dict[str, str]:
-    return scope_descriptions(tenant_id=api.tenant_id, api_ids=[api.id]) if api is not None else {}
 
 
 def _api_row(context: OAuthContext) -> Api | None:

@@ -20,10 +20,10 @@ from oauthlib.openid.connect.core.grant_types.dispatchers import (
 )
 
 from apps.audit.models import TokenEvent
+from apps.core.oidc import OFFLINE_ACCESS, OIDC_SCOPES
 from apps.core.validators import SCOPE_TOKEN_RE
 from apps.oauth import constants, errors
 from apps.oauth.audience import api_for_audience, requested_audience
-from apps.oauth.claims import OFFLINE_ACCESS, OIDC_SCOPES
 from apps.oauth.context import OAuthContext
 from apps.oauth.grants.user_tokens import UserTokenRules
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.core.oidc import OFFLINE_ACCESS
 from apps.oauth import constants
-from apps.oauth.claims import OFFLINE_ACCESS, user_subject
+from apps.oauth.claims import user_subject
 from apps.oauth.context import OAuthContext, current
 from apps.oauth.grants.base import GrantRules
 

@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts.redirects import login_path
 from apps.accounts.sessions import end_user_for_request, end_user_logout
 from apps.applications.selectors import application_get_for_token
 from apps.oauth.claims import user_subject
@@ -63,9 +64,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
         query = urlencode({"state": params["state"]}) if params["state"] else ""
         separator = "&" if "?" in redirect_to else "?"
         return HttpResponseRedirect(f"{redirect_to}{separator}{query}" if query else redirect_to)
-    return render(
-        request, "accounts/signed_out.html", {"tenant": tenant, "login_url": f"/t/{tenant.slug}/login"}
-    )
+    return render(request, "accounts/signed_out.html", {"tenant": tenant, "login_url": login_path(tenant)})
 
 
 def _error(request: HttpRequest, message: str) -> HttpResponse:
