@@ -53,15 +53,9 @@ MSG_AUDIENCE_RESOURCE_MISMATCH = "audience and resource name different APIs; sen
 MSG_MULTIPLE_RESOURCES = "Only one resource (API) can be requested per token."
 MSG_INVALID_RESOURCE = "The resource '{resource}' is not an absolute URI (RFC 8707 section 2)."
 MSG_SIGNING_KEY_MISSING = "The tenant has no current signing key for {algorithm}."
-MSG_CODE_INVALID = "Invalid authorization code"
 MSG_CODE_REPLAYED = "Invalid authorization code: it was already used; the tokens it issued are revoked."
 MSG_REFRESH_TOKEN_INVALID = "Unknown or invalid refresh token."
-MSG_REDIRECT_URI_MISMATCH = "redirect_uri does not match the one of the authorization request."
-MSG_PKCE_VERIFIER_MISSING = "Missing code_verifier: this code was issued with a PKCE code_challenge."
-MSG_PKCE_VERIFIER_INVALID = "The code_verifier does not match the code_challenge (RFC 7636 section 4.6)."
 MSG_PKCE_METHOD = "code_challenge_method must be S256 (plain is not accepted)."
-MSG_PKCE_REQUIRED = "Public clients must send a PKCE code_challenge (S256)."
-MSG_NONCE_REQUIRED = "nonce is required when an ID token is returned from the authorization endpoint."
 
 
 class OAuthError(oauthlib_errors.OAuth2Error):
