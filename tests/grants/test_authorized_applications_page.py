@@ -65,3 +65,28 @@ def test_revoke_without_csrf_is_refused(http, web):  # noqa: F811
     response = http.post(f"{page_path(web)}/{grant.pk}/revoke")
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert UserGrant.objects.filter(pk=grant.pk).exists()
+
+
+def test_a_user_of_another_tenant_neither_sees_nor_revokes_this_tenants_grants(http, web, db):  # noqa: F811
+    # given a grant in this tenant, and a user signed in to another tenant
+    from tests.oauth.user_flow import make_user_setup
+
+    tokens_for(http, web)
+    grant = UserGrant.objects.get()
+    other = make_user_setup()
+    http.cookies.clear()
+    assert log_in(http, other).status_code == HTTPStatus.FOUND
+    # when they open this tenant's page and post to the grant's revoke URL
+    page = http.get(page_path(web), allow_redirects=False)
+    url = f"{page_path(web)}/{grant.pk}/revoke"
+    revoke = http.post(
+        url,
+        data={"csrfmiddlewaretoken": http.cookies["csrftoken"]},
+        headers={"Referer": http.base_url + url},
+        allow_redirects=False,
+    )
+    # then both send them to this tenant's login, and the grant stands
+    for response in (page, revoke):
+        assert response.status_code == HTTPStatus.FOUND
+        assert response.headers["Location"].startswith(f"/t/{web.tenant.slug}/login?next=")
+    assert UserGrant.objects.filter(pk=grant.pk).exists()

@@ -293,3 +293,16 @@ def test_requests_without_a_usable_client_get_an_error_page(http, web, overrides
     response = get_authorize(http, web, **overrides)
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "Location" not in response.headers
+
+
+def test_a_pending_request_of_another_tenant_is_unknown_here(http, web, db):  # noqa: F811
+    # given a consent page waiting in this browser's session for tenant A
+    api_update(api=web.api, skip_consent_for_first_party=False)
+    page = authorize(http, web, decision=None)
+    req = re.search(r'name="req" value="([^"]+)"', page.text).group(1)
+    other = make_user_setup()
+    # when the same request id is used under tenant B
+    response = http.get(f"/t/{other.tenant.slug}/consent", params={"req": req}, allow_redirects=False)
+    # then B knows nothing of it
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "expired or is unknown" in response.text
