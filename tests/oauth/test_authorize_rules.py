@@ -192,6 +192,7 @@ def test_unknown_client_or_unregistered_redirect_uri_gets_a_page_never_a_redirec
         assert response.status_code == HTTPStatus.BAD_REQUEST, overrides
         assert "Location" not in response.headers
         assert "text/html" in response.headers["Content-Type"]
+        assert "cannot be processed: " in response.text and ".." not in response.text
 
 
 def test_unknown_audience_is_refused_at_the_redirect_uri(http, web):  # noqa: F811

@@ -49,7 +49,7 @@ PENDING_TTL_SECONDS = 3600
 MSG_UNKNOWN_REQUEST = (
     "This sign-in request has expired or is unknown. Go back to the application and try again."
 )
-MSG_FATAL = "The application's request cannot be processed"
+MSG_FATAL = "The application's request cannot be processed: {reason}."
 
 
 @dataclass
@@ -104,7 +104,8 @@ def _advance(request: HttpRequest, pending: Pending, *, new: bool = False, decis
     try:
         scopes, credentials = core.authorization_validate(request, uri=uri)
     except oauthlib_errors.FatalClientError as error:
-        return _error_page(request, f"{MSG_FATAL}: {error.description or error.error}.", status=400)
+        reason = (error.description or error.error).rstrip(".")  # oauthlib's end with a period
+        return _error_page(request, MSG_FATAL.format(reason=reason), status=400)
     except oauthlib_errors.OAuth2Error as error:
         _forget(request, pending)
         if error.redirect_uri and not pending.get("redirect_uri"):
