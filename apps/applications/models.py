@@ -45,6 +45,10 @@ class Application(AbstractApplication):
         max_length=24, choices=AuthMethod.choices, default=AuthMethod.CLIENT_SECRET_POST
     )
     is_system = models.BooleanField(default=False, editable=False)
+    # Auth0's "Application Metadata": string key/value pairs that token rules can read.
+    client_metadata = models.JSONField(default=dict, blank=True)
+    # Created through RFC 7591 dynamic client registration (always third-party).
+    is_dynamically_registered = models.BooleanField(default=False, editable=False)
 
     objects = TenantQuerySet.as_manager()
 
