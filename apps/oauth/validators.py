@@ -29,6 +29,7 @@ from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
+from apps.oauth.token_rows import token_rows_write
 
 
 class PortcullisValidator(OAuth2Validator):
@@ -253,55 +254,63 @@ class PortcullisValidator(OAuth2Validator):
 
         Not DOT's ``_save_bearer_token``: it re-reads the refresh token, its access token and the
         code, and deletes the previous access token through Django's collector (about fifteen
-        statements a refresh). Here a refresh retires the presented token with one conditional
-        UPDATE (a concurrent use of the same token finds it retired and is refused) and inserts the
-        new pair; the previous access token lives out its lifetime, as Auth0's do. The token
-        endpoint's transaction (``PortcullisOAuthLibCore``) makes it all or nothing.
+        statements a refresh). Here one statement (``token_rows.token_rows_write``) retires the
+        presented refresh token if it is still live (a concurrent use of the same token finds it
+        retired and is refused) and inserts the ID token, access token and next refresh token rows;
+        the previous access token lives out its lifetime, as Auth0's do. The token endpoint's
+        transaction (``PortcullisOAuthLibCore``) makes the request all or nothing.
         """
         if not rules_for_request(request).persists_tokens:
             return None
+        context = current()
         now = timezone.now()
         previous = getattr(request, "refresh_token_instance", None)
-        if previous is not None and not (
-            RefreshToken.objects.filter(pk=previous.pk, revoked__isnull=True).update(revoked=now, updated=now)
-        ):
+        access_token = self._access_token_row(now + timedelta(seconds=token["expires_in"]), request, token)
+        refresh_token = (
+            self._refresh_token_row(request, token["refresh_token"], previous)
+            if token.get("refresh_token")
+            else None
+        )
+        id_token = context.id_token_row if token.get("id_token") else None
+        if id_token is not None and id_token.pk is not None:
+            access_token.id_token = id_token  # written already (authorization endpoint)
+            id_token = None
+        written = token_rows_write(
+            retire=previous,
+            retired_at=now,
+            id_token=id_token,
+            access_token=access_token,
+            refresh_token=refresh_token,
+        )
+        if not written:
             raise errors.InvalidGrant(errors.MSG_REFRESH_TOKEN_INVALID, request=request)
-        expires = now + timedelta(seconds=token["expires_in"])
-        access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
-        if token.get("refresh_token"):
-            self._create_refresh_token(request, token["refresh_token"], access_token, previous)
+        if refresh_token is not None:
+            context.issued_family = refresh_token.token_family
         return None
 
-    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+    def _access_token_row(self, expires, request, token) -> AccessToken:
         context = current()
-        id_token = token.get("id_token")
         access_token = AccessToken(
             **context.row_binding(),
             jti=context.jti,
             user=request.user,
             scope=token["scope"],
             expires=expires,
-            id_token=context.id_token_row if id_token else None,
             application=request.client,
-            source_refresh_token=source_refresh_token,
         )
         self._set_token_value(access_token, token["access_token"])
-        access_token.save()
         return access_token
 
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):
+    def _refresh_token_row(self, request, refresh_token_code, previous_refresh_token) -> RefreshToken:
         """DOT's, bound to the tenant, audience and user grant; a new family unless rotating."""
         context = current()
         refresh_token = RefreshToken(
             **context.row_binding(),
             user=request.user,
             application=request.client,
-            access_token=access_token,
             token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
         )
         self._set_token_value(refresh_token, refresh_token_code)
-        refresh_token.save()
-        context.issued_family = refresh_token.token_family
         return refresh_token
 
     def _load_access_token(self, token):
@@ -330,8 +339,11 @@ class PortcullisValidator(OAuth2Validator):
         return signed
 
     def _save_id_token(self, jti, request, expires, *args, **kwargs):
+        """The ID token's row. At the token endpoint it is written with the access and refresh
+        token rows in ``save_bearer_token`` (one statement); the authorization endpoint (implicit,
+        where ``id_token`` alone saves no access token) writes it at once."""
         context = current()
-        id_token = IDToken.objects.create(
+        id_token = IDToken(
             tenant=context.tenant,
             user_grant_id=context.user_grant_id,
             user=request.user,
@@ -340,6 +352,8 @@ class PortcullisValidator(OAuth2Validator):
             jti=jti,
             application=request.client,
         )
+        if not request.grant_type:
+            id_token.save()
         context.id_token_row = id_token
         return id_token
 
