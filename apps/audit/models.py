@@ -29,6 +29,8 @@ class AuditEvent(models.Model):
         USER_GRANT_REVOKED = "user_grant.revoked", "User grant (consent) revoked"
         AUTHORIZATION_CODE_REPLAYED = "authorization_code.replayed", "Authorization code replayed"
         REFRESH_TOKEN_REUSED = "refresh_token.reused", "Rotated refresh token reused"
+        TOKEN_DENIED = "token.denied", "Access token deny-listed"
+        TOKEN_UNDENIED = "token.undenied", "Access token removed from the deny list"
         USER_CREATED = "user.created", "User created"
         USER_LOGIN = "user.login", "User signed in"
         USER_LOGIN_FAILED = "user.login_failed", "User sign-in failed"

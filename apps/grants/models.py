@@ -65,3 +65,33 @@ class UserGrant(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.user} -> {self.application} ({self.audience or 'openid'})"
+
+
+class DeniedToken(TenantOwned):
+    """A JWT access token refused before it expires (Auth0's deny list), named by (``audience``, ``jti``).
+
+    Introspection, userinfo and every endpoint that accepts our bearer tokens refuse it; resource
+    servers learn it from the deny-list feed the resource kit polls. The row is needed only as
+    long as the token could be presented: ``expires_at`` is the token's ``exp``, after which the
+    cleanup deletes it.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="denied_tokens")
+    # The API the token is for (its first ``aud``); empty for a token meant for userinfo alone.
+    audience = models.CharField(max_length=600, blank=True)
+    jti = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "audience", "jti"], name="uniq_denied_token_per_audience"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.jti} ({self.audience or 'userinfo'})"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from apps.core import ttlcache
-from apps.grants.models import ClientGrant, UserGrant
+from apps.grants.models import ClientGrant, DeniedToken, UserGrant
 
 
 def client_grant_cache_key(application_id: int, api_id: int) -> tuple:
@@ -48,3 +49,45 @@ def user_grant_list_for_user(*, tenant, user) -> QuerySet[UserGrant]:
 
 def user_grant_get_for_user(*, tenant, user, grant_id: int) -> UserGrant | None:
     return user_grant_list_for_user(tenant=tenant, user=user).filter(pk=grant_id).first()
+
+
+# --- The deny list ------------------------------------------------------------------------------
+
+
+def deny_list_cache_key(tenant_id: int) -> tuple:
+    return ("deny_list", tenant_id)
+
+
+def denied_jtis(*, tenant_id: int) -> frozenset[str]:
+    """The ``jti`` of every deny-listed token of the tenant that has not expired (memoised).
+
+    Read once per ``CONFIG_CACHE_SECONDS`` per process, so checking a token costs a set lookup,
+    not a query. ``jti`` values are 128 random bits: one set per tenant, whatever the audience.
+    Services that add rows invalidate it (at once in this process, everywhere within the sync
+    interval when a shared cache is configured).
+    """
+
+    def load() -> frozenset[str]:
+        return frozenset(
+            DeniedToken.objects.for_tenant(tenant_id)
+            .filter(expires_at__gt=timezone.now())
+            .values_list("jti", flat=True)
+        )
+
+    return ttlcache.get_or_load(deny_list_cache_key(tenant_id), load)
+
+
+def token_is_denied(*, tenant_id: int, jti: str) -> bool:
+    return bool(jti) and jti in denied_jtis(tenant_id=tenant_id)
+
+
+def deny_list_feed(*, tenant_id: int, audience: str) -> list[dict]:
+    """What a resource server needs to refuse: ``[{"jti", "exp"}]`` of unexpired entries for its API."""
+    now = timezone.now()
+    rows = (
+        DeniedToken.objects.for_tenant(tenant_id)
+        .filter(audience=audience, expires_at__gt=now)
+        .order_by("expires_at", "jti")
+        .values_list("jti", "expires_at")
+    )
+    return [{"jti": jti, "exp": int(expires_at.timestamp())} for jti, expires_at in rows]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
 
-from apps.apis.models import Api
+from apps.apis.models import DEFAULT_TOKEN_LIFETIME, Api
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
-from apps.grants.models import ClientGrant, UserGrant
-from apps.grants.selectors import client_grant_cache_key
+from apps.grants.models import ClientGrant, DeniedToken, UserGrant
+from apps.grants.selectors import client_grant_cache_key, deny_list_cache_key
 
 
 def _invalidate(grant: ClientGrant) -> None:
@@ -146,8 +149,10 @@ def user_grant_record(
 @transaction.atomic
 def user_grant_revoke(*, grant: UserGrant, actor=None) -> None:
     """Withdraw a consent. Every code, access, refresh and ID token issued under it goes with it
-    (their foreign keys to the grant cascade): refresh tokens are refused from now on and the
-    application must ask for consent again."""
+    (their foreign keys to the grant cascade): refresh tokens are refused from now on, the access
+    tokens are deny-listed (introspection and resource servers refuse them) and the application
+    must ask for consent again."""
+    access_tokens_deny(access_tokens=grant.access_tokens.all(), reason="user grant revoked")
     audit_record(
         tenant=grant.tenant,
         type=AuditEvent.Type.USER_GRANT_REVOKED,
@@ -156,3 +161,96 @@ def user_grant_revoke(*, grant: UserGrant, actor=None) -> None:
         data={"client_id": grant.application.client_id, "audience": grant.audience, "user": grant.user_id},
     )
     grant.delete()
+
+
+# --- The deny list ------------------------------------------------------------------------------
+
+MSG_DENY_JTI_REQUIRED = "A jti is required: it names the token to deny."
+MSG_DENY_EXPIRED = "This token has already expired: there is nothing to deny."
+
+
+def _deny_list_changed(tenant_id: int) -> None:
+    ttlcache.invalidate(deny_list_cache_key(tenant_id))
+
+
+def _longest_token_lifetime(tenant) -> int:
+    """The longest an access token of this tenant can live: how long a row for an unknown ``exp`` stays."""
+    longest = Api.objects.for_tenant(tenant).aggregate(longest=Max("token_lifetime"))["longest"]
+    return max(longest or 0, DEFAULT_TOKEN_LIFETIME)
+
+
+@transaction.atomic
+def token_deny(
+    *,
+    tenant,
+    jti: str,
+    audience: str = "",
+    expires_at: datetime | None = None,
+    reason: str = "",
+    actor=None,
+) -> DeniedToken:
+    """Put the access token ``jti`` (for ``audience``) on the deny list until ``expires_at``.
+
+    ``expires_at`` is the token's ``exp`` when it is known (revocation, a pasted token); without
+    it the row lives as long as the tenant's longest access-token lifetime, which any token with
+    this ``jti`` has outlived by then. Denying a token twice keeps one row (the later expiry).
+    """
+    jti = jti.strip()
+    if not jti:
+        raise ValidationError({"jti": MSG_DENY_JTI_REQUIRED}, code="required")
+    now = timezone.now()
+    expires_at = expires_at or now + timedelta(seconds=_longest_token_lifetime(tenant))
+    if expires_at <= now:
+        raise ValidationError({"expires_at": MSG_DENY_EXPIRED}, code="expired")
+    entry, created = DeniedToken.objects.get_or_create(
+        tenant=tenant,
+        audience=audience,
+        jti=jti,
+        defaults={"expires_at": expires_at, "reason": reason[:200]},
+    )
+    if not created and entry.expires_at < expires_at:
+        entry.expires_at = expires_at
+        entry.save(update_fields=["expires_at"])
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TOKEN_DENIED,
+        actor=actor,
+        target=jti,
+        data={"audience": audience, "reason": reason[:200], "expires_at": entry.expires_at.isoformat()},
+    )
+    _deny_list_changed(tenant.pk)
+    return entry
+
+
+def access_tokens_deny(*, access_tokens: QuerySet, reason: str) -> int:
+    """Deny-list the JWTs of stored access tokens that are about to be deleted (a revoked grant,
+    a revoked or reused refresh token, a replayed code), so resource servers refuse them too.
+
+    Each row is bound to its token's tenant. Returns how many were added; expired tokens need none.
+    """
+    now = timezone.now()
+    rows = [
+        DeniedToken(tenant_id=tenant_id, audience=audience, jti=jti, expires_at=expires, reason=reason)
+        for tenant_id, jti, audience, expires in access_tokens.filter(expires__gt=now)
+        .exclude(jti="")
+        .values_list("tenant_id", "jti", "audience", "expires")
+    ]
+    if rows:
+        DeniedToken.objects.bulk_create(rows, ignore_conflicts=True)
+        for tenant_id in {row.tenant_id for row in rows}:
+            _deny_list_changed(tenant_id)
+    return len(rows)
+
+
+@transaction.atomic
+def token_undeny(*, entry: DeniedToken, actor=None) -> None:
+    """Take a token off the deny list (a mistaken entry): it is accepted again until it expires."""
+    audit_record(
+        tenant=entry.tenant,
+        type=AuditEvent.Type.TOKEN_UNDENIED,
+        actor=actor,
+        target=entry.jti,
+        data={"audience": entry.audience},
+    )
+    _deny_list_changed(entry.tenant_id)
+    entry.delete()

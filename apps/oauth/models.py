@@ -72,6 +72,14 @@ class AccessToken(AbstractAccessToken):
     class Meta(AbstractAccessToken.Meta):
         pass
 
+    def revoke(self) -> None:
+        """DOT revokes by deleting the row; the JWT is deny-listed first, since resource servers
+        verify it without asking us."""
+        from apps.grants.services import access_tokens_deny
+
+        access_tokens_deny(access_tokens=AccessToken.objects.filter(pk=self.pk), reason="revoked")
+        self.delete()
+
     @property
     def scopes(self) -> dict[str, str]:
         """DOT reads a token's scopes through a global scopes list; ours belong to APIs, so the
@@ -90,6 +98,19 @@ class RefreshToken(AbstractRefreshToken):
 
     class Meta(AbstractRefreshToken.Meta):
         pass
+
+    @classmethod
+    def revoke_family(cls, token_family) -> None:
+        """DOT's (every live token of the family revoked, its access tokens deleted), with those
+        access tokens deny-listed first (RFC 9700 4.14.2: a reused refresh token ends the session)."""
+        from apps.grants.services import access_tokens_deny
+
+        if token_family:
+            family_access = cls.objects.filter(token_family=token_family).values("access_token_id")
+            access_tokens_deny(
+                access_tokens=AccessToken.objects.filter(pk__in=family_access), reason="refresh token reused"
+            )
+        super().revoke_family(token_family)
 
 
 class IDToken(AbstractIDToken):

@@ -22,6 +22,7 @@ from apps.applications.selectors import application_get_for_token
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.oidc import OPENID
+from apps.grants.services import access_tokens_deny
 from apps.oauth import client_auth, errors, tokens
 from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
 from apps.oauth.claims import standard_claims, user_subject
@@ -166,7 +167,9 @@ class PortcullisValidator(OAuth2Validator):
         if grant.issued_family:
             RefreshToken.revoke_family(grant.issued_family)
         if grant.issued_jti:
-            AccessToken.objects.for_tenant(tenant).filter(jti=grant.issued_jti).delete()
+            issued = AccessToken.objects.for_tenant(tenant).filter(jti=grant.issued_jti)
+            access_tokens_deny(access_tokens=issued, reason="authorization code replayed")
+            issued.delete()
         audit_record(
             tenant=tenant,
             type=AuditEvent.Type.AUTHORIZATION_CODE_REPLAYED,
