@@ -148,6 +148,9 @@ CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.
 TOKEN_LOG_FLUSH_SECONDS = float(os.environ.get("TOKEN_LOG_FLUSH_SECONDS", "1"))
+# How often resource servers are told to re-read the deny-list feed (/t/<tenant>/oauth/deny-list):
+# a deny-listed token is still accepted by a polling API for up to this long.
+DENY_LIST_FEED_REFRESH_SECONDS = int(os.environ.get("DENY_LIST_FEED_REFRESH_SECONDS", "30"))
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -10,11 +10,13 @@ from django.http import HttpRequest
 
 from apps.apis.models import Api
 from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin, member_tenant_ids, scope_to_tenants
-from apps.grants.models import ClientGrant, UserGrant
+from apps.grants.models import ClientGrant, DeniedToken, UserGrant
 from apps.grants.services import (
     client_grant_create,
     client_grant_delete,
     client_grant_update,
+    token_deny,
+    token_undeny,
     user_grant_revoke,
 )
 
@@ -185,3 +187,54 @@ class UserGrantAdmin(TenantScopedAdmin):
 
     def service_delete(self, request: HttpRequest, obj: UserGrant) -> None:
         user_grant_revoke(grant=obj, actor=request.user)
+
+
+class DeniedTokenForm(ServiceModelForm):
+    """The token to deny: its ``jti`` and API (as in Auth0's deny list); the expiry may be left empty."""
+
+    class Meta:
+        model = DeniedToken
+        fields = ("tenant", "jti", "audience", "expires_at", "reason")
+        help_texts = {
+            "jti": "The token's jti claim (decode the token, e.g. on jwt.io, to read it).",
+            "audience": "The API identifier in the token's aud claim (empty for a userinfo-only token).",
+            "expires_at": "The token's exp. Leave empty to keep the entry for the tenant's longest token lifetime.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "expires_at" in self.fields:
+            self.fields["expires_at"].required = False
+
+
+@admin.register(DeniedToken)
+class DeniedTokenAdmin(TenantScopedAdmin):
+    """The deny list: access tokens refused before they expire. Added here, by the revocation
+    endpoint and by every revocation of a grant or refresh token; deleting an entry lets the token
+    through again."""
+
+    list_display = ("jti", "audience", "expires_at", "reason", "created_at", "tenant")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "audience")
+    search_fields = ("jti", "audience", "reason")
+    form = DeniedTokenForm
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: DeniedToken | None = None) -> tuple[str, ...]:
+        return () if obj is None else ("tenant", "jti", "audience", "expires_at", "reason", "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: DeniedToken | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> DeniedToken:
+        data = form.cleaned_data
+        return token_deny(
+            tenant=data["tenant"],
+            jti=data["jti"],
+            audience=data.get("audience", ""),
+            expires_at=data.get("expires_at"),
+            reason=data.get("reason", ""),
+            actor=request.user,
+        )
+
+    def service_delete(self, request: HttpRequest, obj: DeniedToken) -> None:
+        token_undeny(entry=obj, actor=request.user)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -58,36 +61,45 @@ def deny_list_cache_key(tenant_id: int) -> tuple:
     return ("deny_list", tenant_id)
 
 
-def denied_jtis(*, tenant_id: int) -> frozenset[str]:
-    """The ``jti`` of every deny-listed token of the tenant that has not expired (memoised).
+@dataclass(frozen=True, slots=True)
+class DenyListSnapshot:
+    """A tenant's unexpired deny-list entries as read at one moment: ``(audience, jti, exp)``."""
 
-    Read once per ``CONFIG_CACHE_SECONDS`` per process, so checking a token costs a set lookup,
-    not a query. ``jti`` values are 128 random bits: one set per tenant, whatever the audience.
+    jtis: frozenset[str]
+    entries: tuple[tuple[str, str, int], ...]
+
+
+def deny_list_snapshot(*, tenant_id: int) -> DenyListSnapshot:
+    """The tenant's deny list, memoised: read once per ``CONFIG_CACHE_SECONDS`` per process, so
+    checking a token is a set lookup, not a query, and the feed costs no query per poll either.
+
     Services that add rows invalidate it (at once in this process, everywhere within the sync
-    interval when a shared cache is configured).
+    interval when a shared cache is configured). ``jti`` values are 128 random bits: one set per
+    tenant, whatever the audience.
     """
 
-    def load() -> frozenset[str]:
-        return frozenset(
+    def load() -> DenyListSnapshot:
+        rows = (
             DeniedToken.objects.for_tenant(tenant_id)
             .filter(expires_at__gt=timezone.now())
-            .values_list("jti", flat=True)
+            .order_by("expires_at", "jti")
+            .values_list("audience", "jti", "expires_at")
         )
+        entries = tuple((audience, jti, int(expires_at.timestamp())) for audience, jti, expires_at in rows)
+        return DenyListSnapshot(jtis=frozenset(jti for _, jti, _ in entries), entries=entries)
 
     return ttlcache.get_or_load(deny_list_cache_key(tenant_id), load)
 
 
 def token_is_denied(*, tenant_id: int, jti: str) -> bool:
-    return bool(jti) and jti in denied_jtis(tenant_id=tenant_id)
+    return bool(jti) and jti in deny_list_snapshot(tenant_id=tenant_id).jtis
 
 
 def deny_list_feed(*, tenant_id: int, audience: str) -> list[dict]:
-    """What a resource server needs to refuse: ``[{"jti", "exp"}]`` of unexpired entries for its API."""
-    now = timezone.now()
-    rows = (
-        DeniedToken.objects.for_tenant(tenant_id)
-        .filter(audience=audience, expires_at__gt=now)
-        .order_by("expires_at", "jti")
-        .values_list("jti", "expires_at")
-    )
-    return [{"jti": jti, "exp": int(expires_at.timestamp())} for jti, expires_at in rows]
+    """What a resource server needs to refuse: ``[{"jti", "exp"}]`` of the unexpired entries for its API."""
+    now = time.time()
+    return [
+        {"jti": jti, "exp": exp}
+        for entry_audience, jti, exp in deny_list_snapshot(tenant_id=tenant_id).entries
+        if entry_audience == audience and exp > now
+    ]

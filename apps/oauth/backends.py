@@ -73,6 +73,13 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         with bound(context_for(request)):
             return super().create_revocation_response(request)
 
+    def create_introspect_response(self, request: HttpRequest):
+        """RFC 7662 (DOT's core has no wrapper for oauthlib's introspection endpoint)."""
+        uri, http_method, body, headers = self._extract_params(request)
+        with bound(context_for(request)):
+            headers, body, status = self.server.create_introspect_response(uri, http_method, body, headers)
+        return uri, headers, body, status
+
     def create_userinfo_response(self, request: HttpRequest):
         with bound(context_for(request)):
             return super().create_userinfo_response(request)

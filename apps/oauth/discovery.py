@@ -31,6 +31,8 @@ ID_TOKEN_CLAIMS = ["iss", "sub", "aud", "iat", "exp", "auth_time", "nonce", "at_
 
 def discovery_document(*, issuer: str) -> dict:
     auth_methods = [AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST, AuthMethod.NONE]
+    # RFC 7662 section 2.1: introspection callers are protected resources: confidential clients only.
+    confidential_methods = [AuthMethod.CLIENT_SECRET_BASIC, AuthMethod.CLIENT_SECRET_POST]
     return {
         "issuer": issuer,
         "authorization_endpoint": f"{issuer}authorize",
@@ -38,12 +40,14 @@ def discovery_document(*, issuer: str) -> dict:
         "userinfo_endpoint": f"{issuer}{USERINFO_PATH}",
         "jwks_uri": f"{issuer}.well-known/jwks.json",
         "revocation_endpoint": f"{issuer}oauth/revoke",
+        "introspection_endpoint": f"{issuer}oauth/introspect",
         "end_session_endpoint": f"{issuer}oidc/logout",
         "grant_types_supported": sorted({*SUPPORTED_GRANT_TYPES, GrantType.IMPLICIT}),
         "response_types_supported": ResponseType.values,
         "response_modes_supported": ResponseMode.values,
         "token_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": confidential_methods,
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SigningKey.Algorithm.RS256.value],

@@ -9,8 +9,10 @@ itself refuses anything else.
 from __future__ import annotations
 
 from oauthlib.oauth2 import BearerToken
+from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 from oauthlib.oauth2.rfc6749.endpoints import (
     AuthorizationEndpoint,
+    IntrospectEndpoint,
     ResourceEndpoint,
     RevocationEndpoint,
     TokenEndpoint,
@@ -23,8 +25,22 @@ from apps.oauth.constants import GrantType
 from apps.oauth.grants.registry import GRANT_RULES
 
 
+class ConfidentialIntrospectEndpoint(IntrospectEndpoint):
+    """oauthlib's RFC 7662 endpoint, for confidential clients only: a public client (``none``)
+    cannot prove who is asking (section 2.1: the endpoint MUST require authorization)."""
+
+    def _raise_on_invalid_client(self, request) -> None:
+        if not self.request_validator.authenticate_client(request):
+            raise oauthlib_errors.InvalidClientError(request=request)
+
+
 class PortcullisServer(
-    AuthorizationEndpoint, TokenEndpoint, ResourceEndpoint, RevocationEndpoint, UserInfoEndpoint
+    AuthorizationEndpoint,
+    TokenEndpoint,
+    ResourceEndpoint,
+    RevocationEndpoint,
+    ConfidentialIntrospectEndpoint,
+    UserInfoEndpoint,
 ):
     def __init__(
         self,
@@ -60,4 +76,5 @@ class PortcullisServer(
         )
         ResourceEndpoint.__init__(self, default_token="Bearer", token_types={"Bearer": bearer})
         RevocationEndpoint.__init__(self, request_validator)
+        ConfidentialIntrospectEndpoint.__init__(self, request_validator)
         UserInfoEndpoint.__init__(self, request_validator)

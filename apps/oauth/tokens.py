@@ -10,8 +10,9 @@ from typing import Any
 import jwt
 
 from apps.apis.models import DEFAULT_TOKEN_LIFETIME, Api
-from apps.apis.selectors import ApiSnapshot
+from apps.apis.selectors import ApiSnapshot, api_get_by_identifier
 from apps.core.oidc import OPENID
+from apps.grants.selectors import token_is_denied
 from apps.oauth import constants, errors
 from apps.oauth.claims import USERINFO_PATH
 from apps.oauth.context import current
@@ -90,6 +91,63 @@ def _sign_with_tenant_key(claims: dict, *, headers: dict, tenant_id: int, algori
     if key is None:
         raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=algorithm))
     return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers | {"kid": key.kid})
+
+
+# Claims every access token we mint carries (RFC 9068 section 2.2); one missing means not ours.
+_REQUIRED_ACCESS_TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
+
+
+def verify_access_token(token: str, *, tenant_id: int, issuer: str) -> dict | None:
+    """The claims of an access token this tenant issued and still honours, or None.
+
+    RFC 9068 section 4, in order: a JWS (never ``alg: none``) whose header says ``at+jwt``;
+    signed by one of the tenant's published keys (the ``kid``; a revoked key is not published),
+    with that key's algorithm only, or, for an API that signs with HS256, with that API's own
+    secret (never a public key as an HMAC secret); ``iss`` this tenant's issuer; not expired;
+    not on the deny list. Header members that name keys (``jwk``, ``jku``, ``x5u``, ``x5c``)
+    are never used. No query unless configuration or the deny list must be re-read.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return None
+    if header.get("typ") != constants.ACCESS_TOKEN_JWT_TYPE:
+        return None
+    options = {"require": _REQUIRED_ACCESS_TOKEN_CLAIMS, "verify_aud": False}
+    try:
+        if header.get("alg") == Api.SigningAlgorithm.HS256:
+            secret = _hs256_secret_of(token, tenant_id=tenant_id)
+            if secret is None:
+                return None
+            claims = jwt.decode(token, secret, algorithms=["HS256"], issuer=issuer, options=options)
+        else:
+            key = signing_key_public(tenant_id=tenant_id, kid=str(header.get("kid", "")))
+            if key is None:
+                return None
+            claims = jwt.decode(
+                token, key.public_key, algorithms=[key.algorithm], issuer=issuer, options=options
+            )
+    except jwt.PyJWTError:
+        return None
+    if token_is_denied(tenant_id=tenant_id, jti=str(claims["jti"])):
+        return None
+    return claims
+
+
+def _hs256_secret_of(token: str, *, tenant_id: int) -> bytes | None:
+    """The secret of the API an HS256 token names in ``aud`` (its first audience), if that API
+    signs with HS256; the signature check that follows decides whether the token is genuine."""
+    try:
+        audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.PyJWTError:
+        return None
+    first = audience[0] if isinstance(audience, list) and audience else audience
+    if not isinstance(first, str):
+        return None
+    api = api_get_by_identifier(tenant_id=tenant_id, identifier=first)
+    if api is None or api.signing_alg != Api.SigningAlgorithm.HS256 or not api.signing_secret:
+        return None
+    return api.signing_secret
 
 
 def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True) -> dict | None:

@@ -3,7 +3,9 @@
 from django.urls import path
 
 from apps.oauth.views.authorize import authorize_view, consent_view
+from apps.oauth.views.deny_list import deny_list_view
 from apps.oauth.views.discovery import jwks, openid_configuration
+from apps.oauth.views.introspect import introspect_view
 from apps.oauth.views.logout import logout_view
 from apps.oauth.views.revoke import revoke_view
 from apps.oauth.views.token import token_view
@@ -18,6 +20,8 @@ urlpatterns = [
     path("consent", consent_view, name="consent"),
     path("oauth/token", token_view, name="token"),
     path("oauth/revoke", revoke_view, name="revoke"),
+    path("oauth/introspect", introspect_view, name="introspect"),
+    path("oauth/deny-list", deny_list_view, name="deny-list"),
     path("userinfo", userinfo_view, name="userinfo"),
     path("oidc/logout", logout_view, name="logout"),
 ]

@@ -10,7 +10,7 @@ What was resolved for the request lives in its ``OAuthContext`` (``context.curre
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -22,15 +22,18 @@ from apps.applications.selectors import application_get_for_token
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.oidc import OPENID
-from apps.grants.services import access_tokens_deny
+from apps.grants.selectors import token_is_denied
+from apps.grants.services import access_tokens_deny, token_deny
 from apps.oauth import client_auth, errors, tokens
 from apps.oauth.authorization.rules import IMPLICIT_RESPONSE_TYPES, ResponseType
-from apps.oauth.claims import standard_claims, user_subject
+from apps.oauth.claims import USERINFO_PATH, standard_claims, user_subject
 from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
+from apps.oauth.introspection import token_introspect
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
 from apps.oauth.token_rows import token_rows_write
+from apps.oauth.tokens import verify_access_token
 
 
 class PortcullisValidator(OAuth2Validator):
@@ -317,12 +320,48 @@ class PortcullisValidator(OAuth2Validator):
         return refresh_token
 
     def _load_access_token(self, token):
-        return (
-            AccessToken.objects.for_tenant(current().tenant)
+        """Userinfo's lookup: this tenant's row for the token, unless its JWT was deny-listed."""
+        context = current()
+        row = (
+            AccessToken.objects.for_tenant(context.tenant)
             .select_related("application", "user")
             .filter(token_checksum=checksum(token))
             .first()
         )
+        if row is None or token_is_denied(tenant_id=context.tenant.pk, jti=row.jti):
+            return None
+        return row
+
+    # --- Introspection (RFC 7662) and revocation (RFC 7009) ----------------------------------------
+    def introspect_token(self, token, token_type_hint, request, *args, **kwargs) -> dict | None:
+        return token_introspect(
+            token=token, token_type_hint=token_type_hint, client=request.client, context=current()
+        )
+
+    def revoke_token(self, token, token_type_hint, request, *args, **kwargs) -> None:
+        """RFC 7009: a JWT access token issued to the calling client is deny-listed by ``jti`` (its
+        row, for a user token, goes too); refresh tokens and stored access tokens are DOT's (the
+        refresh token retired, its access token deleted and deny-listed). Another client's token
+        is left alone, and the answer is 200 whatever happened (section 2.2)."""
+        context = current()
+        claims = (
+            verify_access_token(token, tenant_id=context.tenant.pk, issuer=context.issuer)
+            if token.count(".") == 2
+            else None
+        )
+        if claims is not None:
+            if claims.get("client_id") == request.client.client_id:
+                audience = claims["aud"][0] if isinstance(claims["aud"], list) else claims["aud"]
+                token_deny(
+                    tenant=context.tenant,
+                    jti=claims["jti"],
+                    audience=audience if audience != f"{context.issuer}{USERINFO_PATH}" else "",
+                    expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+                    reason="revoked by the client (RFC 7009)",
+                )
+                AccessToken.objects.for_tenant(context.tenant).filter(jti=claims["jti"]).delete()
+            return
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
 
     # --- OpenID Connect ---------------------------------------------------------------------------
     def get_oidc_issuer_endpoint(self, request) -> str:

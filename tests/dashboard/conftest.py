@@ -15,7 +15,8 @@ from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent, TokenEvent
-from apps.grants.models import ClientGrant, UserGrant
+from apps.grants.models import ClientGrant, DeniedToken, UserGrant
+from apps.grants.services import token_deny
 from apps.tenants.models import SigningKey, Tenant
 from tests.factories import (
     ApiFactory,
@@ -42,6 +43,7 @@ class TenantWorld:
     audit_event: AuditEvent
     token_event: TokenEvent
     user_grant: UserGrant
+    denied_token: DeniedToken
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -65,6 +67,7 @@ def make_world(slug: str) -> TenantWorld:
             created_at=timezone.now(),
         ),
         user_grant=UserGrantFactory(user=end_user, api=api),
+        denied_token=token_deny(tenant=tenant, jti=f"jti-of-{slug}", audience=api.identifier),
     )
 
 

@@ -17,6 +17,7 @@ ADMIN_OBJECTS = [
     pytest.param("applications_application", "application", id="application"),
     pytest.param("grants_clientgrant", "grant", id="client-grant"),
     pytest.param("grants_usergrant", "user_grant", id="user-grant"),
+    pytest.param("grants_deniedtoken", "denied_token", id="denied-token"),
     pytest.param("audit_auditevent", "audit_event", id="audit-event"),
     pytest.param("audit_tokenevent", "token_event", id="token-event"),
     pytest.param("accounts_user", "end_user", id="user"),
