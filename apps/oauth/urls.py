@@ -5,6 +5,7 @@ from django.urls import path
 from apps.oauth.views.authorize import authorize_view, consent_view
 from apps.oauth.views.discovery import jwks, openid_configuration
 from apps.oauth.views.logout import logout_view
+from apps.oauth.views.register import register_view
 from apps.oauth.views.revoke import revoke_view
 from apps.oauth.views.token import token_view
 from apps.oauth.views.userinfo import userinfo_view
@@ -20,4 +21,5 @@ urlpatterns = [
     path("oauth/revoke", revoke_view, name="revoke"),
     path("userinfo", userinfo_view, name="userinfo"),
     path("oidc/logout", logout_view, name="logout"),
+    path("oidc/register", register_view, name="register"),
 ]
