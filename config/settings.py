@@ -282,3 +282,9 @@ LOGGING = {
 # POST_LOGOUT_REDIRECT_URI, AUDIENCE, SCOPE (and optionally TIMESHEETS_URL,
 # TOKEN_ENDPOINT_AUTH_METHOD); tests do, through pytest-django's `settings` fixture.
 SAMPLE_WEB = None
+
+# --- Dynamic client registration (RFC 7591, /t/<tenant>/oidc/register) --------------------
+# Registrations (successful or not) allowed per client IP address and tenant in each window.
+# Counted in the cache: shared by all processes with REDIS_URL, per process without it.
+DCR_RATE_LIMIT = int(os.environ.get("DCR_RATE_LIMIT", "10"))
+DCR_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("DCR_RATE_LIMIT_WINDOW_SECONDS", "3600"))

@@ -95,6 +95,14 @@ if admin.site.is_registered(Application):
     admin.site.unregister(Application)
 
 
+class RegisteredDynamicallyFilter(admin.BooleanFieldListFilter):
+    """Filter on ``is_dynamically_registered``, titled as the list column is."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "registered dynamically"
+
+
 @admin.register(Application)
 class ApplicationAdmin(TenantScopedAdmin):
     """Applications of the user's tenants.
@@ -105,8 +113,22 @@ class ApplicationAdmin(TenantScopedAdmin):
     rotated, which is how a lost or leaked management secret is replaced.
     """
 
-    list_display = ("name", "client_id", "tenant", "app_type", "is_active", "is_system")
-    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "app_type", "is_active", "is_system")
+    list_display = (
+        "name",
+        "client_id",
+        "tenant",
+        "app_type",
+        "is_active",
+        "is_system",
+        "registered_dynamically",
+    )
+    list_filter = (
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        "app_type",
+        "is_active",
+        "is_system",
+        ("is_dynamically_registered", RegisteredDynamicallyFilter),
+    )
     search_fields = ("name", "client_id")
     # DOT's get_absolute_url points at its own management views, which we do not serve.
     view_on_site = False
@@ -114,7 +136,20 @@ class ApplicationAdmin(TenantScopedAdmin):
     add_form = ApplicationAddForm
     change_form_template = "admin/applications/application/change_form.html"
     fieldsets = (
-        (None, {"fields": ("tenant", "name", "client_id", "app_type", "description", "is_system")}),
+        (
+            None,
+            {
+                "fields": (
+                    "tenant",
+                    "name",
+                    "client_id",
+                    "app_type",
+                    "description",
+                    "is_system",
+                    "registered_dynamically",
+                )
+            },
+        ),
         (
             "Settings",
             {"fields": ("is_active", "is_first_party", "grant_types", "token_endpoint_auth_method")},
@@ -131,7 +166,20 @@ class ApplicationAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Application | None = None) -> tuple[str, ...]:
         if obj is None:
             return ()
-        return ("tenant", "client_id", "app_type", "is_system", "created", "updated")
+        return (
+            "tenant",
+            "client_id",
+            "app_type",
+            "is_system",
+            "registered_dynamically",
+            "created",
+            "updated",
+        )
+
+    @admin.display(description="Registered dynamically", boolean=True, ordering="is_dynamically_registered")
+    def registered_dynamically(self, obj: Application) -> bool:
+        """Created through RFC 7591 registration by a third party, not by a tenant admin."""
+        return obj.is_dynamically_registered
 
     def has_change_permission(self, request: HttpRequest, obj: Application | None = None) -> bool:
         return super().has_change_permission(request, obj) and not (obj is not None and obj.is_system)

@@ -118,8 +118,14 @@ def application_create(
     description: str = "",
     is_system: bool = False,
     actor=None,
+    is_dynamically_registered: bool = False,
+    audit_data: dict | None = None,
 ) -> ApplicationWithSecret:
-    """Register an application with Auth0's defaults for its type; returns the secret once."""
+    """Register an application with Auth0's defaults for its type; returns the secret once.
+
+    ``is_dynamically_registered`` marks a client created through RFC 7591 registration
+    (``apps.oauth.registration``); ``audit_data`` adds to the audit event (e.g. the caller's IP).
+    """
     if app_type not in AppType.values:
         raise ValidationError({"app_type": f"Unknown application type: {app_type!r}"})
     client_secret = generate_client_secret()
@@ -132,6 +138,7 @@ def application_create(
         token_endpoint_auth_method=token_endpoint_auth_method or DEFAULT_AUTH_METHOD[app_type],
         is_first_party=is_first_party,
         is_system=is_system,
+        is_dynamically_registered=is_dynamically_registered,
         client_secret=client_secret,
         hash_client_secret=True,
     )
@@ -144,7 +151,7 @@ def application_create(
         type=AuditEvent.Type.APPLICATION_CREATED,
         actor=actor,
         target=application.client_id,
-        data={"name": name, "app_type": app_type},
+        data={"name": name, "app_type": app_type, **(audit_data or {})},
     )
     _invalidate(application)
     return ApplicationWithSecret(application=application, client_secret=client_secret)

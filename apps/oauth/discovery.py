@@ -12,6 +12,7 @@ from apps.oauth.constants import AuthMethod, GrantType
 from apps.oauth.grants.registry import SUPPORTED_GRANT_TYPES
 from apps.oauth.validators import PortcullisValidator
 from apps.tenants.models import SigningKey
+from apps.tenants.selectors import tenant_dynamic_registration_enabled
 
 ACCESS_TOKEN_CLAIMS = [
     "iss",
@@ -61,3 +62,21 @@ def discovery_document(*, issuer: str) -> dict:
         "request_uri_parameter_supported": False,
         "claims_parameter_supported": False,
     }
+
+
+REGISTRATION_PATH = "oidc/register"
+
+
+def tenant_discovery_document(*, issuer: str, tenant) -> dict:
+    """``discovery_document`` plus what depends on the tenant's settings.
+
+    ``registration_endpoint`` (RFC 8414 section 2, OIDC Discovery section 3) is listed only
+    while the tenant allows dynamic client registration, so clients do not try a closed door.
+    The document is served with ``max-age`` (see the view): a change reaches HTTP caches and
+    clients that cached it only when that expires; the endpoint itself checks the switch on
+    every request.
+    """
+    document = discovery_document(issuer=issuer)
+    if tenant_dynamic_registration_enabled(tenant=tenant):
+        document["registration_endpoint"] = f"{issuer}{REGISTRATION_PATH}"
+    return document

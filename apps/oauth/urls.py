@@ -7,6 +7,7 @@ from apps.oauth.views.deny_list import deny_list_view
 from apps.oauth.views.discovery import jwks, openid_configuration
 from apps.oauth.views.introspect import introspect_view
 from apps.oauth.views.logout import logout_view
+from apps.oauth.views.register import register_view
 from apps.oauth.views.revoke import revoke_view
 from apps.oauth.views.token import token_view
 from apps.oauth.views.userinfo import userinfo_view
@@ -24,4 +25,5 @@ urlpatterns = [
     path("oauth/deny-list", deny_list_view, name="deny-list"),
     path("userinfo", userinfo_view, name="userinfo"),
     path("oidc/logout", logout_view, name="logout"),
+    path("oidc/register", register_view, name="register"),
 ]

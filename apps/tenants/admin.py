@@ -20,7 +20,13 @@ from apps.dashboard.admin_base import (
 from apps.management.services import management_api_provision
 from apps.oauth.issuer import issuer_for_tenant
 from apps.tenants.models import SigningKey, Tenant
-from apps.tenants.services import TENANT_MUTABLE_FIELDS, tenant_create, tenant_update
+from apps.tenants.selectors import tenant_dynamic_registration_enabled
+from apps.tenants.services import (
+    TENANT_MUTABLE_FIELDS,
+    tenant_create,
+    tenant_dynamic_registration_set,
+    tenant_update,
+)
 
 _CREDENTIALS_ATTR = "_portcullis_management_credentials"
 
@@ -32,9 +38,26 @@ class TenantAddForm(ServiceModelForm):
 
 
 class TenantChangeForm(ServiceModelForm):
+    # Kept in Tenant.settings (Auth0's enable_dynamic_client_registration), not a model field.
+    allow_dynamic_client_registration = forms.BooleanField(
+        required=False,
+        label="Allow dynamic client registration",
+        help_text=(
+            "Anyone may then register a third-party application at the issuer's oidc/register "
+            "endpoint (RFC 7591, no token needed), rate-limited per IP address."
+        ),
+    )
+
     class Meta:
         model = Tenant
         fields = ("name", "default_audience")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["allow_dynamic_client_registration"].initial = tenant_dynamic_registration_enabled(
+                tenant=self.instance
+            )
 
 
 @admin.register(Tenant)
@@ -51,7 +74,10 @@ class TenantAdmin(TenantScopedAdmin):
     search_fields = ("slug", "name")
     form = TenantChangeForm
     add_form = TenantAddForm
-    fieldsets = ((None, {"fields": ("slug", "name", "default_audience", "issuer", "created_at")}),)
+    fieldsets = (
+        (None, {"fields": ("slug", "name", "default_audience", "issuer", "created_at")}),
+        ("Advanced", {"fields": ("allow_dynamic_client_registration",)}),
+    )
     add_fieldsets = ((None, {"fields": ("slug", "name")}),)
 
     def tenant_id_of(self, obj: Tenant) -> int | None:
@@ -63,6 +89,11 @@ class TenantAdmin(TenantScopedAdmin):
     @admin.display(description="Issuer")
     def issuer(self, obj: Tenant) -> str:
         return issuer_for_tenant(obj)
+
+    @admin.display(description="Allow dynamic client registration", boolean=True)
+    def allow_dynamic_client_registration(self, obj: Tenant) -> bool:
+        """The switch as a view-only user sees it (editors get the form's checkbox of this name)."""
+        return tenant_dynamic_registration_enabled(tenant=obj)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -84,6 +115,10 @@ class TenantAdmin(TenantScopedAdmin):
         }
         if changes:
             tenant_update(tenant=obj, actor=request.user, **changes)
+        if "allow_dynamic_client_registration" in form.changed_data:
+            tenant_dynamic_registration_set(
+                tenant=obj, enabled=form.cleaned_data["allow_dynamic_client_registration"], actor=request.user
+            )
 
     def response_add(
         self, request: HttpRequest, obj: Tenant, post_url_continue: str | None = None

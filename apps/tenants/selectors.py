@@ -115,3 +115,16 @@ def signing_key_jwks(*, tenant: Tenant) -> dict:
     )
     public_members = {"kty", "use", "alg", "kid", "n", "e", "crv", "x", "y"}
     return {"keys": [{k: v for k, v in row.public_jwk.items() if k in public_members} for row in rows]}
+
+
+# --- Tenant settings (``Tenant.settings``, a JSON object) ---------------------------------
+# Auth0's tenant flag of the same name: open RFC 7591 registration at /t/<slug>/oidc/register.
+DYNAMIC_CLIENT_REGISTRATION_SETTING = "enable_dynamic_client_registration"
+
+
+def tenant_dynamic_registration_enabled(*, tenant: Tenant) -> bool:
+    """Whether anyone may register a client in ``tenant`` (off unless a tenant admin turned it on).
+
+    Only a JSON ``true`` counts: a hand-edited ``"yes"`` or ``1`` leaves registration closed.
+    """
+    return (tenant.settings or {}).get(DYNAMIC_CLIENT_REGISTRATION_SETTING) is True

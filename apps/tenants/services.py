@@ -80,3 +80,29 @@ def tenant_update(*, tenant: Tenant, actor=None, **changes) -> Tenant:
     # The token path reads the tenant (default audience) through the TTL cache.
     ttlcache.invalidate(tenant_cache_key(tenant.slug))
     return tenant
+
+
+@transaction.atomic
+def tenant_dynamic_registration_set(*, tenant: Tenant, enabled: bool, actor=None) -> Tenant:
+    """Open or close RFC 7591 dynamic client registration for ``tenant``.
+
+    Rewrites only this key of ``Tenant.settings``, on the row locked for the update, so a
+    concurrent change to another setting is not lost. Processes serving ``request.tenant``
+    from the config cache see the change within ``CONFIG_CACHE_SECONDS`` (at once here).
+    """
+    from apps.tenants.selectors import DYNAMIC_CLIENT_REGISTRATION_SETTING
+
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    settings = dict(locked.settings or {})
+    settings[DYNAMIC_CLIENT_REGISTRATION_SETTING] = bool(enabled)
+    Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
+    tenant.settings = settings
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=tenant.slug,
+        data={"changed": [f"settings.{DYNAMIC_CLIENT_REGISTRATION_SETTING}"], "enabled": bool(enabled)},
+    )
+    ttlcache.invalidate(tenant_cache_key(tenant.slug))
+    return tenant

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
-from apps.oauth.discovery import discovery_document
+from apps.oauth.discovery import tenant_discovery_document
 from apps.oauth.issuer import issuer_for_request
 from apps.tenants.selectors import signing_key_jwks
 
@@ -21,7 +21,7 @@ def _public_json(data: dict) -> JsonResponse:
 
 @require_safe
 def openid_configuration(request: HttpRequest) -> JsonResponse:
-    return _public_json(discovery_document(issuer=issuer_for_request(request)))
+    return _public_json(tenant_discovery_document(issuer=issuer_for_request(request), tenant=request.tenant))
 
 
 @require_safe
