@@ -59,6 +59,7 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "applications.application": ("add", "change", "delete", "view"),
     "grants.clientgrant": ("add", "change", "delete", "view"),
     "grants.usergrant": ("delete", "view"),
+    "token_rules.tokenrule": ("add", "change", "delete", "view"),
     "tenants.tenant": ("change", "view"),
     "tenants.signingkey": ("view",),
     "audit.auditevent": ("view",),
