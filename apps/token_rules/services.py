@@ -47,6 +47,11 @@ def _invalidate(tenant_id: int) -> None:
     ttlcache.invalidate(token_rules_cache_key(tenant_id))
 
 
+def _after_the_others(tenant, excluding: int | None = None) -> int:
+    last = TokenRule.objects.for_tenant(tenant).exclude(pk=excluding).aggregate(last=Max("order"))["last"]
+    return (last or 0) + ORDER_STEP
+
+
 def _audit_data(rule: TokenRule) -> dict[str, Any]:
     return {
         "name": rule.name,
@@ -85,8 +90,7 @@ def token_rule_create(*, tenant, name: str, actor=None, **fields: Any) -> TokenR
     if unknown:
         raise ValidationError(f"Unknown token rule fields: {', '.join(unknown)}", code="unknown_field")
     if fields.get("order") is None:
-        last = TokenRule.objects.for_tenant(tenant).aggregate(last=Max("order"))["last"]
-        fields["order"] = (last or 0) + ORDER_STEP
+        fields["order"] = _after_the_others(tenant)
     rule = TokenRule(tenant=tenant, name=name, **fields)
     _normalise(rule)
     rule.full_clean()
@@ -104,8 +108,13 @@ def token_rule_create(*, tenant, name: str, actor=None, **fields: Any) -> TokenR
 
 @transaction.atomic
 def token_rule_update(*, rule: TokenRule, actor=None, **changes: Any) -> TokenRule:
-    """Change some of a rule's fields (``RULE_FIELDS``); the tenant never changes."""
+    """Change some of a rule's fields (``RULE_FIELDS``); the tenant never changes.
+
+    ``order=None`` moves the rule after the others, as at creation.
+    """
     assign_changes(rule, changes, allowed=MUTABLE_FIELDS, what="a token rule")
+    if "order" in changes and changes["order"] is None:
+        rule.order = _after_the_others(rule.tenant_id, excluding=rule.pk)
     _normalise(rule)
     rule.full_clean()
     rule.save()

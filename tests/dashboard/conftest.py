@@ -17,11 +17,13 @@ from apps.applications.models import Application
 from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import ClientGrant, UserGrant
 from apps.tenants.models import SigningKey, Tenant
+from apps.token_rules.models import TokenRule
 from tests.factories import (
     ApiFactory,
     ApplicationFactory,
     ClientGrantFactory,
     TenantFactory,
+    TokenRuleFactory,
     UserFactory,
     UserGrantFactory,
 )
@@ -42,6 +44,7 @@ class TenantWorld:
     audit_event: AuditEvent
     token_event: TokenEvent
     user_grant: UserGrant
+    token_rule: TokenRule
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -65,6 +68,7 @@ def make_world(slug: str) -> TenantWorld:
             created_at=timezone.now(),
         ),
         user_grant=UserGrantFactory(user=end_user, api=api),
+        token_rule=TokenRuleFactory(tenant=tenant, application=application, api=api),
     )
 
 
