@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from urllib.parse import urlencode
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -335,3 +338,29 @@ def test_update_without_an_order_moves_the_rule_last(tenant):
     first, second = TokenRuleFactory(tenant=tenant), TokenRuleFactory(tenant=tenant)
     token_rule_update(rule=first, order=None)
     assert first.order > second.order
+
+
+def test_token_endpoint_reads_no_rule_from_the_database_once_warm(client, tenant):
+    # given an M2M client and ten rules that do not match it, loaded by a first token request
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.conftest import make_m2m_setup
+
+    m2m = make_m2m_setup()
+    for n in range(10):
+        TokenRuleFactory(tenant=m2m.tenant, metadata_key="tier", metadata_value=f"partner-{n}")
+
+    def issue():
+        return client.post(
+            m2m.token_path(), urlencode(m2m.form()), content_type="application/x-www-form-urlencoded"
+        )
+
+    assert issue().status_code == HTTPStatus.OK
+    # when the next token is issued
+    with CaptureQueriesContext(connection) as queries:
+        response = issue()
+    # then it is issued without reading any rule
+    assert response.status_code == HTTPStatus.OK
+    assert not [query for query in queries if "token_rules_tokenrule" in query["sql"]]
+    assert queries.captured_queries, "the token log's insert shows queries are captured"
