@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "apps.apis",
     "apps.applications",
     "apps.grants",
+    "apps.token_rules",
     "apps.oauth",
     "apps.management",
     "apps.dashboard",
@@ -217,6 +218,11 @@ OAUTH2_PROVIDER = {
     # PKCE is required for public clients only (the validator's is_pkce_required decides).
     "PKCE_REQUIRED": False,
 }
+
+# --- Token rules -------------------------------------------------------------------------
+# A callable ("package.module.function") run for every client-credentials token after the
+# tenant's token rules, for what rules cannot express (the contract: apps/token_rules/hooks.py).
+PORTCULLIS_TOKEN_HOOK = os.environ.get("PORTCULLIS_TOKEN_HOOK") or None
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

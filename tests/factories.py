@@ -14,6 +14,8 @@ from apps.grants.models import ClientGrant, UserGrant
 from apps.grants.services import client_grant_create, user_grant_record
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_create
+from apps.token_rules.models import TokenRule
+from apps.token_rules.services import token_rule_create
 
 DEFAULT_SCOPES = {
     "read:things": "Read things",
@@ -111,3 +113,19 @@ class UserGrantFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> UserGrant:
         return user_grant_record(tenant=kwargs["user"].tenant, **kwargs)
+
+
+class TokenRuleFactory(factory.django.DjangoModelFactory):
+    """A token rule, through ``token_rule_create``; by default it adds ``https://example.com/plan: gold``
+    to every client-credentials token of its tenant (pass ``claims={}`` for other actions)."""
+
+    class Meta:
+        model = TokenRule
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    claims = factory.LazyFunction(lambda: {"https://example.com/plan": "gold"})
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> TokenRule:
+        return token_rule_create(**kwargs)

@@ -60,6 +60,7 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "grants.clientgrant": ("add", "change", "delete", "view"),
     "grants.usergrant": ("delete", "view"),
     "grants.deniedtoken": ("add", "delete", "view"),
+    "token_rules.tokenrule": ("add", "change", "delete", "view"),
     "tenants.tenant": ("change", "view"),
     "tenants.signingkey": ("view",),
     "audit.auditevent": ("view",),

@@ -88,6 +88,16 @@ class ApplicationChangeForm(_ApplicationFields, ServiceModelForm):
             "token_endpoint_auth_method",
             "redirect_uris",
             "allowed_origins",
+            "client_metadata",
+        )
+        labels = {"client_metadata": "Application metadata"}
+        help_texts = {
+            "client_metadata": 'String keys and values that token rules can match and copy: {"plan": "gold"}.'
+        }
+
+    def clean_client_metadata(self) -> Any:
+        return (
+            {} if self.cleaned_data.get("client_metadata") is None else self.cleaned_data["client_metadata"]
         )
 
 
@@ -155,6 +165,7 @@ class ApplicationAdmin(TenantScopedAdmin):
             {"fields": ("is_active", "is_first_party", "grant_types", "token_endpoint_auth_method")},
         ),
         ("URLs", {"fields": ("redirect_uris", "allowed_origins")}),
+        ("Application metadata", {"fields": ("client_metadata",)}),
         ("History", {"fields": ("created", "updated")}),
     )
     add_fieldsets = (

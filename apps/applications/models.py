@@ -7,6 +7,24 @@ from oauth2_provider.models import AbstractApplication
 
 from apps.core.models import TenantQuerySet
 
+# Auth0's limits on "Application Metadata": at most 10 string keys and string values of 255 characters.
+MAX_METADATA_KEYS = 10
+MAX_METADATA_LENGTH = 255
+
+
+def client_metadata_error(metadata: object) -> str | None:
+    """Why ``metadata`` is not valid Application Metadata (Auth0's rules), or None."""
+    if not isinstance(metadata, dict):
+        return 'Application metadata is a JSON object of strings, e.g. {"plan": "gold"}.'
+    if len(metadata) > MAX_METADATA_KEYS:
+        return f"Application metadata has at most {MAX_METADATA_KEYS} keys."
+    for key, value in metadata.items():
+        if not isinstance(value, str) or not key or len(key) > MAX_METADATA_LENGTH:
+            return f"Application metadata maps non-empty keys to strings; {key!r} does not."
+        if len(value) > MAX_METADATA_LENGTH:
+            return f"Application metadata values are at most {MAX_METADATA_LENGTH} characters ({key!r})."
+    return None
+
 
 class Application(AbstractApplication):
     """An OAuth client registered in one tenant, with Auth0's application settings.
@@ -76,6 +94,11 @@ class Application(AbstractApplication):
         if unknown:
             errors.setdefault("grant_types", []).append(
                 ValidationError(f"Unknown grant types: {', '.join(unknown)}")
+            )
+        metadata_error = client_metadata_error(self.client_metadata)
+        if metadata_error:
+            errors.setdefault("client_metadata", []).append(
+                ValidationError(metadata_error, code="invalid_client_metadata")
             )
         if errors:
             raise ValidationError(errors)

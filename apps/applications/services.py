@@ -54,6 +54,7 @@ MUTABLE_FIELDS = frozenset(
         "callbacks",
         "allowed_origins",
         "logout_urls",
+        "client_metadata",
     }
 )
 

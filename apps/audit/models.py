@@ -34,6 +34,12 @@ class AuditEvent(models.Model):
         USER_CREATED = "user.created", "User created"
         USER_LOGIN = "user.login", "User signed in"
         USER_LOGIN_FAILED = "user.login_failed", "User sign-in failed"
+        TOKEN_RULE_CREATED = "token_rule.created", "Token rule created"
+        TOKEN_RULE_UPDATED = "token_rule.updated", "Token rule updated"
+        TOKEN_RULE_DELETED = "token_rule.deleted", "Token rule deleted"
+        TOKEN_RULES_REORDERED = "token_rule.reordered", "Token rules reordered"
+        TOKEN_HOOK_DENIED = "token_hook.denied", "Token denied by the token hook"
+        TOKEN_HOOK_FAILED = "token_hook.failed", "Token hook failed"
 
     # Nullable: events about the portal itself (not one tenant) have no tenant.
     tenant = models.ForeignKey("tenants.Tenant", null=True, on_delete=models.CASCADE, related_name="+")

@@ -38,6 +38,8 @@ class OAuthContext:
     audience: str = ""
     scope: str = ""
     jti: str = ""
+    # Custom claims for the access token, decided with its scopes (client credentials: token rules).
+    custom_claims: dict[str, Any] = field(default_factory=dict)
     # Authorization code exchange: the code's row; what the exchange issued (for replay revocation).
     code_grant: Any = field(default=None, repr=False)  # None: not read yet; False: no such code
     issued_family: Any = None

@@ -56,6 +56,9 @@ MSG_SIGNING_KEY_MISSING = "The tenant has no current signing key for {algorithm}
 MSG_CODE_REPLAYED = "Invalid authorization code: it was already used; the tokens it issued are revoked."
 MSG_REFRESH_TOKEN_INVALID = "Unknown or invalid refresh token."
 MSG_PKCE_METHOD = "code_challenge_method must be S256 (plain is not accepted)."
+MSG_TOKEN_HOOK_FAILED = (
+    "The token could not be issued: the tenant's token hook failed (recorded for the tenant's admins)."
+)
 
 
 class OAuthError(oauthlib_errors.OAuth2Error):
@@ -136,6 +139,16 @@ class UnsupportedGrantType(OAuthError):
     error = "unsupported_grant_type"
 
 
-class ServerMisconfigured(OAuthError):
+class ServerError(OAuthError):
+    """A failure on our side, told to the client as RFC 6749 JSON (never an HTML page or a traceback).
+
+    500, not 503: the failure is not temporary (a bug in a hook, a missing key fails the same
+    way on every retry), and 503 would invite clients and load balancers to retry it.
+    """
+
     error = "server_error"
     status_code = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class ServerMisconfigured(ServerError):
+    pass

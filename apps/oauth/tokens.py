@@ -51,6 +51,8 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     }
     if api is not None and api.rbac_enabled and api.add_permissions_in_token:
         claims["permissions"] = [scope for scope in scopes if scope in api.scopes]
+    for name, value in context.custom_claims.items():
+        claims.setdefault(name, value)  # validated as namespaced; a registered claim still always wins
     context.audience = api.identifier if api else ""
     context.scope, context.jti = claims["scope"], claims["jti"]
     return sign(claims, api=api, tenant_id=context.tenant.pk)

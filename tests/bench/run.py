@@ -270,6 +270,69 @@ def add_es256_api(env: dict[str, str], demo: dict[str, Any]) -> None:
     manage("shell", "-c", code, env=env)
 
 
+RULES_TENANT = "bench-rules"
+ROW_RULES = "token endpoint, client_credentials, 10 token rules (none match)"
+
+
+def add_token_rules_tenant(env: dict[str, str]) -> dict[str, Any]:
+    """A second tenant shaped like the demo's M2M path (same API, scopes, grant and RS256 key),
+    plus ten token rules that do not match its client: four for another application, three for
+    another API, three for application metadata it does not have. Its row beside the demo's
+    shows what evaluating rules costs a token (the difference between the two is the rules).
+
+    Returns ``{"issuer", "m2m": {...}, "rules_evaluation": {...}}``: the last is the in-process
+    cost of ``token_customize`` for this client with no rules and with these ten (best of 5).
+    """
+    code = (
+        "import json, timeit\n"
+        "from apps.apis.selectors import api_get_by_identifier\n"
+        "from apps.apis.services import api_create\n"
+        "from apps.applications.services import AppType, application_create, application_update\n"
+        "from apps.grants.services import client_grant_create\n"
+        "from apps.oauth.issuer import issuer_for_tenant\n"
+        "from apps.tenants.demo import M2M_SCOPES, TIMESHEETS_AUDIENCE, TIMESHEETS_SCOPES\n"
+        "from apps.tenants.services import tenant_create\n"
+        "from apps.token_rules.evaluation import token_customize\n"
+        "from apps.token_rules.selectors import token_rules_compiled\n"
+        "from apps.token_rules.services import token_rule_create\n"
+        f"tenant = tenant_create(slug={RULES_TENANT!r}, name='Bench (token rules)')\n"
+        "api = api_create(tenant=tenant, name='Timesheets API', identifier=TIMESHEETS_AUDIENCE,\n"
+        "                 scopes=TIMESHEETS_SCOPES, allow_offline_access=True)\n"
+        "other_api = api_create(tenant=tenant, name='Other API', identifier='https://other.example.com',\n"
+        "                       scopes={'read:other': ''})\n"
+        "created = application_create(tenant=tenant, name='Bench M2M', app_type=AppType.MACHINE_TO_MACHINE)\n"
+        "client = application_update(application=created.application, client_metadata={'tier': 'internal'})\n"
+        "other = application_create(tenant=tenant, name='Other M2M', app_type=AppType.MACHINE_TO_MACHINE)\n"
+        "client_grant_create(tenant=tenant, application=client, api=api, scopes=M2M_SCOPES)\n"
+        "for n in range(4):\n"
+        "    token_rule_create(tenant=tenant, name=f'other application {n}', application=other.application,\n"
+        "                      claims={'https://example.com/plan': 'gold'})\n"
+        "for n in range(3):\n"
+        "    token_rule_create(tenant=tenant, name=f'other API {n}', api=other_api, remove_scopes=['read:other'])\n"
+        "for n in range(3):\n"
+        "    token_rule_create(tenant=tenant, name=f'partners only {n}', metadata_key='tier',\n"
+        "                      metadata_value='partner', action='deny', deny_message='Partners only.')\n"
+        "rules = token_rules_compiled(tenant_id=tenant.pk)\n"
+        "assert len(rules) == 10\n"
+        "snapshot = api_get_by_identifier(tenant_id=tenant.pk, identifier=TIMESHEETS_AUDIENCE)\n"
+        "def run(rules):\n"
+        "    return token_customize(rules=rules, tenant_slug=tenant.slug, application_id=client.pk,\n"
+        "        client_id=client.client_id, client_metadata=client.client_metadata, api_id=snapshot.id,\n"
+        "        audience=snapshot.identifier, granted=frozenset(M2M_SCOPES), scopes=list(M2M_SCOPES))\n"
+        "assert not run(rules).refused and not run(rules).claims\n"
+        "cost = {label: min(timeit.repeat(lambda: run(r), number=100_000, repeat=5)) * 10 for label, r in\n"
+        "        (('no_rules_us', ()), ('ten_rules_us', rules))}\n"
+        "print('BENCH_RULES', json.dumps({'issuer': issuer_for_tenant(tenant), 'rules_evaluation': cost,\n"
+        "    'm2m': {'client_id': client.client_id, 'client_secret': created.client_secret,\n"
+        "            'audience': TIMESHEETS_AUDIENCE}}))\n"
+    )
+    output = manage("shell", "-c", code, env=env)
+    line = next((ln for ln in output.splitlines() if ln.startswith("BENCH_RULES ")), None)
+    if line is None:
+        raise BenchError(f"creating the token rules tenant printed no credentials:\n{output}")
+    return json.loads(line.removeprefix("BENCH_RULES "))
+
+
 BENCH_CALLBACK = "https://bench.example.com/cb"
 
 
@@ -888,8 +951,10 @@ def run_load(
     demo: dict[str, Any],
     app: dict[str, str],
     sampler: ConnectionSampler,
+    rules_tenant: dict[str, Any],
 ) -> None:
-    """Warm up, then the token endpoint at each concurrency, then /healthz."""
+    """Warm up, then the token endpoint at each concurrency (and at c16 for a tenant with ten
+    token rules, right after the demo's c16 row), then /healthz."""
     token_url = base_url + urllib.parse.urlsplit(demo["issuer"]).path + "oauth/token"
     form = token_form(demo)
     header = check_one_token(token_url, form)
@@ -916,6 +981,8 @@ def run_load(
             result = run_wrk(wrk, token_what, token_url, concurrency=concurrency, body=form, **common)
         result.peak_db_connections = sampler.peak
         report.loads.append(result)
+        if concurrency == TOKEN_CONCURRENCY[0]:
+            run_rules_row(report, config, wrk, base_url, rules_tenant, sampler)
     es256_form = token_form(demo, audience=ES256_AUDIENCE)
     check_one_token(token_url, es256_form)
     log(f"token endpoint, ES256 API, c{TOKEN_CONCURRENCY[0]}, {config.seconds} s")
@@ -930,6 +997,7 @@ def run_load(
         )
     result.peak_db_connections = sampler.peak
     report.loads.append(result)
+    run_introspection_row(report, config, wrk, token_url, demo, sampler)
     log(f"/healthz, c{HEALTHZ_CONCURRENCY}, {config.seconds} s")
     with sampler.sampling():
         result = run_wrk(
@@ -942,6 +1010,107 @@ def run_load(
     result.peak_db_connections = sampler.peak
     report.loads.append(result)
     run_user_rows(report, config, wrk, EndUser(base_url, demo, app), sampler)
+
+
+ROW_INTROSPECT = "introspection (RFC 7662), an active RS256 M2M token"
+
+
+def run_introspection_row(
+    report: Report, config: Config, wrk: str, token_url: str, demo: dict[str, Any], sampler: ConnectionSampler
+) -> None:
+    """The demo's M2M client introspecting one of its own tokens (client_secret_post), at c16.
+
+    The same token every time: introspection verifies the signature, the issuer, the expiry and
+    the deny list on each request (nothing is cached per token), so this is the real cost.
+    """
+    response = requests.post(token_url, data=token_form(demo), timeout=HTTP_TIMEOUT)
+    token = response.json().get("access_token") if response.status_code == 200 else None
+    if not token:
+        raise BenchError(f"no token to introspect: HTTP {response.status_code} {response.text[:300]}")
+    url = token_url.removesuffix("oauth/token") + "oauth/introspect"
+    m2m = demo["m2m"]
+    body = urllib.parse.urlencode(
+        {"token": token, "client_id": m2m["client_id"], "client_secret": m2m["client_secret"]}
+    )
+    check = requests.post(
+        url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=HTTP_TIMEOUT
+    )
+    if check.status_code != 200 or check.json().get("active") is not True:
+        raise BenchError(
+            f"introspection did not find the token active: HTTP {check.status_code} {check.text[:300]}"
+        )
+    concurrency = TOKEN_CONCURRENCY[0]
+    log(f"{ROW_INTROSPECT}, c{concurrency}, {config.seconds} s")
+    with sampler.sampling():
+        result = run_wrk(
+            wrk,
+            ROW_INTROSPECT,
+            url,
+            concurrency=concurrency,
+            body=body,
+            seconds=config.seconds,
+            threads=config.wrk_threads,
+        )
+    result.peak_db_connections = sampler.peak
+    report.loads.append(result)
+
+
+def introspection_notes(report: Report, cores: int) -> list[str]:
+    result = report.load(ROW_INTROSPECT, TOKEN_CONCURRENCY[0])
+    if result is None:
+        return []
+    return [
+        f"introspection at c{TOKEN_CONCURRENCY[0]}: {result.rps:,.0f}/s = **{result.rps / cores:,.0f}/s per core** "
+        "(target >= 1,000 per core; issue 6)"
+    ]
+
+
+def run_rules_row(
+    report: Report,
+    config: Config,
+    wrk: str,
+    base_url: str,
+    rules_tenant: dict[str, Any],
+    sampler: ConnectionSampler,
+) -> None:
+    """The same client_credentials load against the tenant with ten non-matching token rules."""
+    url = base_url + urllib.parse.urlsplit(rules_tenant["issuer"]).path + "oauth/token"
+    form = token_form(rules_tenant)
+    check_one_token(url, form)
+    concurrency = TOKEN_CONCURRENCY[0]
+    log(f"{ROW_RULES}, c{concurrency}, {config.seconds} s")
+    with sampler.sampling():
+        result = run_wrk(
+            wrk,
+            ROW_RULES,
+            url,
+            concurrency=concurrency,
+            body=form,
+            seconds=config.seconds,
+            threads=config.wrk_threads,
+        )
+    result.peak_db_connections = sampler.peak
+    report.loads.append(result)
+
+
+def rules_notes(report: Report, rules_tenant: dict[str, Any]) -> list[str]:
+    """The rules row against the demo's row at the same concurrency, and the in-process cost."""
+    concurrency = TOKEN_CONCURRENCY[0]
+    plain = report.load(f"token endpoint, client_credentials, {report.token_algorithm}", concurrency)
+    rules = report.load(ROW_RULES, concurrency)
+    cost = rules_tenant.get("rules_evaluation", {})
+    lines = []
+    if plain is not None and rules is not None:
+        lines.append(
+            f"token rules: c{concurrency} with ten non-matching rules / without rules: "
+            f"**{rules.rps / plain.rps:.2f}** (tenant {RULES_TENANT!r}, same API, grant and key as demo)"
+        )
+    if cost:
+        lines.append(
+            f"token rules, in-process evaluation per token (token_customize, 1 core): "
+            f"{cost['no_rules_us']:.1f} µs without rules, {cost['ten_rules_us']:.1f} µs with the ten"
+        )
+    return lines
 
 
 # What issue 5 asks of the end-user rows at c16 (reported against, not asserted).
@@ -1188,7 +1357,9 @@ def short_label(what: str) -> str:
     """'client_credentials (ES256)', 'refresh_token', 'sign-in form POST': for the notes."""
     if what.startswith("token endpoint, "):
         grant = what.split(", ")[1].split(" ")[0]
-        return grant + (" (ES256)" if "ES256" in what else "")
+        return (
+            grant + (" (ES256)" if "ES256" in what else "") + (" (10 rules)" if "token rules" in what else "")
+        )
     return what.split(" (")[0].split(",")[0]
 
 
@@ -1265,7 +1436,11 @@ def main() -> int:
     demo = bootstrap_demo(env)
     add_es256_api(env, demo)
     app = add_bench_web_app(env)
-    log("demo tenant created (plus an ES256 API and a first-party web app for the end-user rows)")
+    rules_tenant = add_token_rules_tenant(env)
+    log(
+        "demo tenant created (plus an ES256 API and a first-party web app for the end-user rows), "
+        f"and tenant {RULES_TENANT!r} with ten token rules"
+    )
 
     sampler = ConnectionSampler(config.database_url)
     busy = cpu_busy_fraction()
@@ -1278,7 +1453,9 @@ def main() -> int:
     log(f"starting granian on {HOST}:{port} with {config.workers} workers")
     try:
         with running_server(port, config.workers, env) as base_url:
-            run_load(report, config, wrk, base_url, demo, app, sampler)
+            run_load(report, config, wrk, base_url, demo, app, sampler, rules_tenant)
+        report.notes += rules_notes(report, rules_tenant)
+        report.notes += introspection_notes(report, os.cpu_count() or 1)
     except BenchError as error:
         log(f"error: {error}")
         output = server_log_summary()

@@ -18,11 +18,13 @@ from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import ClientGrant, DeniedToken, UserGrant
 from apps.grants.services import token_deny
 from apps.tenants.models import SigningKey, Tenant
+from apps.token_rules.models import TokenRule
 from tests.factories import (
     ApiFactory,
     ApplicationFactory,
     ClientGrantFactory,
     TenantFactory,
+    TokenRuleFactory,
     UserFactory,
     UserGrantFactory,
 )
@@ -44,6 +46,7 @@ class TenantWorld:
     token_event: TokenEvent
     user_grant: UserGrant
     denied_token: DeniedToken
+    token_rule: TokenRule
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -68,6 +71,7 @@ def make_world(slug: str) -> TenantWorld:
         ),
         user_grant=UserGrantFactory(user=end_user, api=api),
         denied_token=token_deny(tenant=tenant, jti=f"jti-of-{slug}", audience=api.identifier),
+        token_rule=TokenRuleFactory(tenant=tenant, application=application, api=api),
     )
 
 

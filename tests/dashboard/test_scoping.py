@@ -21,6 +21,7 @@ ADMIN_OBJECTS = [
     pytest.param("audit_auditevent", "audit_event", id="audit-event"),
     pytest.param("audit_tokenevent", "token_event", id="token-event"),
     pytest.param("accounts_user", "end_user", id="user"),
+    pytest.param("token_rules_tokenrule", "token_rule", id="token-rule"),
 ]
 
 
@@ -77,6 +78,9 @@ def test_superuser_sees_every_tenant(
         ("accounts_user", "tenant"),
         ("grants_clientgrant", "application"),
         ("grants_clientgrant", "api"),
+        ("token_rules_tokenrule", "tenant"),
+        ("token_rules_tokenrule", "application"),
+        ("token_rules_tokenrule", "api"),
     ],
 )
 def test_add_form_pickers_offer_only_own_tenant(portal_client, alpha, bravo, url_name, select):
