@@ -60,7 +60,8 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "grants.clientgrant": ("add", "change", "delete", "view"),
     "grants.usergrant": ("delete", "view"),
     "tenants.tenant": ("change", "view"),
-    "tenants.signingkey": ("view",),
+    # "change" is what the signing-key admin's rotate and revoke actions require (keys stay read-only).
+    "tenants.signingkey": ("change", "view"),
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
     "accounts.user": ("add", "view"),

@@ -8,7 +8,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.oauth2_backends import OAuthLibCore
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
+from oauthlib.oauth2.rfc6749.tokens import get_token_from_header
 
+from apps.oauth import tokens
 from apps.oauth.constants import FORM_CONTENT_TYPE, PARAM_GRANT_TYPE
 from apps.oauth.context import OAuthContext, bound
 from apps.oauth.grants.registry import rules_for
@@ -74,7 +78,18 @@ class PortcullisOAuthLibCore(OAuthLibCore):
             return super().create_revocation_response(request)
 
     def create_userinfo_response(self, request: HttpRequest):
-        with bound(context_for(request)):
+        """DOT's userinfo, refusing first a token signed by a key the tenant no longer publishes.
+
+        The refusal is oauthlib's own ``invalid_token`` (same status, body and challenge as an
+        unknown token), and the token is read the way oauthlib reads it (RFC 6750 section 2).
+        """
+        context = context_for(request)
+        uri, http_method, body, headers = self._extract_params(request)
+        token = get_token_from_header(OAuthlibRequest(uri, http_method, body, headers))
+        if token and tokens.signed_by_unpublished_key(token, tenant_id=context.tenant.pk):
+            error = oauthlib_errors.InvalidTokenError()
+            return None, error.headers, error.json, error.status_code
+        with bound(context):
             return super().create_userinfo_response(request)
 
     # --- The authorization endpoint: the request is the original ``/authorize`` URL, which the
