@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import pytest
 import requests
 
 from apps.core import ttlcache
+from apps.tenants import keys
 from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory
 
 # Fixtures shared by the real-browser tests (Debian's Chromium through Playwright).
@@ -28,6 +30,35 @@ def pytest_configure(config) -> None:
 def _synchronous_token_log(settings):
     """Token events are written at once in tests: no background thread holds the test database."""
     settings.TOKEN_LOG_FLUSH_SECONDS = 0
+
+
+RSA_KEY_POOL_SIZE = 48
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pooled_rsa_keys():
+    """Reuse RSA key pairs across tests: generating one costs ~80 ms and every tenant makes two.
+
+    The first ``RSA_KEY_POOL_SIZE`` RSA keys are generated for real, later requests cycle
+    through them (P-256 keys are cheap and always fresh). A kid is the key's thumbprint and
+    unique per row, so one test must not hold more than that many RSA keys at once; rows are
+    rolled back or flushed between tests, so reuse across tests is safe.
+    """
+    pool: list = []
+    counter = itertools.count()
+    real = keys.new_private_key
+
+    def pooled(algorithm: str):
+        if algorithm != "RS256":
+            return real(algorithm)
+        index = next(counter) % RSA_KEY_POOL_SIZE
+        if index == len(pool):
+            pool.append(real(algorithm))
+        return pool[index]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keys, "new_private_key", pooled)
+        yield
 
 
 @pytest.fixture(autouse=True)

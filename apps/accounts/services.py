@@ -62,7 +62,8 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "grants.deniedtoken": ("add", "delete", "view"),
     "token_rules.tokenrule": ("add", "change", "delete", "view"),
     "tenants.tenant": ("change", "view"),
-    "tenants.signingkey": ("view",),
+    # "change" is what the signing-key admin's rotate and revoke actions require (keys stay read-only).
+    "tenants.signingkey": ("change", "view"),
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
     "accounts.user": ("add", "view"),

@@ -152,6 +152,24 @@ def _hs256_secret_of(token: str, *, tenant_id: int) -> bytes | None:
     return api.signing_secret
 
 
+def signed_by_unpublished_key(token: str, *, tenant_id: int) -> bool:
+    """Whether ``token`` names a key of this tenant that is no longer published (revoked, retired).
+
+    For endpoints that find our access tokens by their stored row (userinfo): the row proves
+    we issued the token, not that its key is still trusted. A revoked key must take its
+    tokens with it at once (issue 6), as it does for every verifier that uses the JWKS.
+    Tokens that are not JWTs, or are signed with an API's own HS256 secret, name no tenant
+    key: the row lookup alone decides for them. One cached lookup (``signing_key_public``).
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return False
+    if header.get("alg") not in SigningKey.Algorithm.values:
+        return False
+    return signing_key_public(tenant_id=tenant_id, kid=str(header.get("kid", ""))) is None
+
+
 def verify_own_jwt(token: str, *, tenant, verify_exp: bool = True) -> dict | None:
     """The claims of a JWT this tenant signed with one of its published keys, or None."""
     try:

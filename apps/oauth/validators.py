@@ -320,15 +320,20 @@ class PortcullisValidator(OAuth2Validator):
         return refresh_token
 
     def _load_access_token(self, token):
-        """Userinfo's lookup: this tenant's row for the token, unless its JWT was deny-listed."""
+        """Userinfo's lookup: this tenant's row for the token, unless its JWT was deny-listed or is
+        signed by a key the tenant no longer publishes (the row proves we issued it, not that its
+        key is still trusted: a revoked key takes its tokens with it at once)."""
         context = current()
+        tenant_id = context.tenant.pk
+        if tokens.signed_by_unpublished_key(token, tenant_id=tenant_id):
+            return None
         row = (
             AccessToken.objects.for_tenant(context.tenant)
             .select_related("application", "user")
             .filter(token_checksum=checksum(token))
             .first()
         )
-        if row is None or token_is_denied(tenant_id=context.tenant.pk, jti=row.jti):
+        if row is None or token_is_denied(tenant_id=tenant_id, jti=row.jti):
             return None
         return row
 

@@ -1,4 +1,4 @@
-"""Admin for tenants (members edit display settings; superusers create) and their signing keys (view only)."""
+"""Admin for tenants (members edit display settings; superusers create) and their signing keys (view, rotate, revoke)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import json
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -23,6 +27,8 @@ from apps.tenants.models import SigningKey, Tenant
 from apps.tenants.selectors import tenant_dynamic_registration_enabled
 from apps.tenants.services import (
     TENANT_MUTABLE_FIELDS,
+    signing_key_revoke,
+    signing_key_rotate,
     tenant_create,
     tenant_dynamic_registration_set,
     tenant_update,
@@ -143,16 +149,20 @@ class TenantAdmin(TenantScopedAdmin):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
-    """A tenant's signing keys, for reading: kid, algorithm, state and the public JWK.
+    """A tenant's signing keys: kid, algorithm, state and the public JWK; rotate and revoke as actions.
 
-    The encrypted private key is deferred in the query and in no field, list or page.
+    The encrypted private key is deferred in the query and in no field, list, page or message.
+    Keys are never edited as forms: the two actions call ``signing_key_rotate`` and
+    ``signing_key_revoke``, after a confirmation page, for the selected keys of the tenants the
+    user manages (the action's queryset is the scoped one, so a foreign id selects nothing).
     """
 
-    list_display = ("kid", "tenant", "algorithm", "state", "created_at")
+    list_display = ("kid", "tenant", "algorithm", "state", "created_at", "state_changed_at")
     list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "algorithm", "state")
     search_fields = ("kid",)
     fields = ("tenant", "kid", "algorithm", "state", "public_jwk_pretty", "created_at", "state_changed_at")
     readonly_fields = fields
+    actions = ("rotate_signing_keys", "revoke_keys")
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).defer("private_key_encrypted")
@@ -160,3 +170,93 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     @admin.display(description="Public JWK")
     def public_jwk_pretty(self, obj: SigningKey) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.public_jwk, indent=2, sort_keys=True))
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        """Rotating and revoking change keys' states: the model's change permission (tenant admins have it)."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    @admin.action(description="Rotate signing keys", permissions=["manage"])
+    def rotate_signing_keys(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Rotate each selected key's tenant and algorithm once (selecting any key of it is enough)."""
+        targets = sorted({(key.tenant, key.algorithm) for key in queryset}, key=lambda t: (t[0].slug, t[1]))
+        if not request.POST.get("post"):
+            return self._confirm(
+                request,
+                queryset,
+                action="rotate_signing_keys",
+                title="Rotate signing keys",
+                message=(
+                    "For each tenant and algorithm below, the published next key starts signing, the "
+                    "current key becomes previous (tokens it signed keep verifying), the previous key "
+                    "is retired (tokens it signed stop verifying) and a new next key is published."
+                ),
+                targets=[f"{tenant.slug}: {algorithm}" for tenant, algorithm in targets],
+                button="Rotate",
+            )
+        for tenant, algorithm in targets:
+            (rotation,) = signing_key_rotate(tenant=tenant, algorithm=algorithm, actor=request.user)
+            retired = f"; retired {', '.join(rotation.retired)}" if rotation.retired else ""
+            self.message_user(
+                request,
+                f"Rotated {algorithm} keys of {tenant.slug}: {rotation.current} now signs, "
+                f"{rotation.previous or 'no key'} is previous, {rotation.next} is the new next key{retired}.",
+                messages.SUCCESS,
+            )
+        return None
+
+    @admin.action(description="Revoke key", permissions=["manage"])
+    def revoke_keys(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Revoke each selected key; a refusal (already revoked) is reported and the others proceed."""
+        selected = list(queryset.order_by("tenant__slug", "algorithm", "created_at"))
+        if not request.POST.get("post"):
+            return self._confirm(
+                request,
+                queryset,
+                action="revoke_keys",
+                title="Revoke signing keys",
+                message=(
+                    "Revoke these keys only if they may be compromised. Each leaves the JWKS at once and "
+                    "every token it signed stops verifying. A revoked current key is replaced at once by "
+                    "the published next key."
+                ),
+                targets=[f"{key.tenant.slug}: {key.kid} ({key.algorithm}, {key.state})" for key in selected],
+                button="Revoke",
+            )
+        for key in selected:
+            try:
+                revocation = signing_key_revoke(tenant=key.tenant, kid=key.kid, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                continue
+            promoted = f"; {revocation.promoted} now signs" if revocation.promoted else ""
+            self.message_user(
+                request,
+                f"Revoked {key.kid} ({key.algorithm} of {key.tenant.slug}, was {revocation.state_before})"
+                f"{promoted}.",
+                messages.SUCCESS,
+            )
+        return None
+
+    def _confirm(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        *,
+        action: str,
+        title: str,
+        message: str,
+        targets: list[str],
+        button: str,
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "queryset": queryset,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "message": message,
+            "targets": targets,
+            "button": button,
+        }
+        return TemplateResponse(request, "admin/tenants/signingkey/action_confirmation.html", context)

@@ -53,9 +53,12 @@ class TenantMembership(TenantOwned):
 class SigningKey(TenantOwned):
     """An asymmetric key that signs a tenant's tokens; the private half is encrypted at rest.
 
-    Lifecycle: ``next`` (published in JWKS so verifiers can pre-fetch it) -> ``current``
-    (signs) -> ``previous`` (still published, no longer signs) -> ``revoked`` (gone).
-    At most one key per tenant and algorithm is ``current``.
+    Lifecycle (``apps.tenants.services``): ``next`` (published in JWKS so verifiers can
+    pre-fetch it before it signs) -> ``current`` (signs; at most one per tenant and
+    algorithm) -> ``previous`` (still published, so tokens it signed keep verifying) ->
+    ``retired`` (rotated out in the ordinary way: unpublished). ``revoked`` is for a key
+    believed compromised, from any state: unpublished at once, and tokens it signed stop
+    verifying. Retired and revoked keys never sign again, so their private half is erased.
     """
 
     class Algorithm(models.TextChoices):
@@ -66,13 +69,15 @@ class SigningKey(TenantOwned):
         NEXT = "next", "Next"
         CURRENT = "current", "Current"
         PREVIOUS = "previous", "Previous"
+        RETIRED = "retired", "Retired"
         REVOKED = "revoked", "Revoked"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="signing_keys")
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=8, choices=Algorithm.choices)
     state = models.CharField(max_length=10, choices=State.choices)
-    private_key_encrypted = models.TextField(editable=False)
+    # Empty once the key is retired or revoked (it can never sign again).
+    private_key_encrypted = models.TextField(editable=False, blank=True)
     public_jwk = models.JSONField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     state_changed_at = models.DateTimeField(auto_now=True)

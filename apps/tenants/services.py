@@ -1,22 +1,59 @@
-"""Changes to tenants, their admins and their signing keys."""
+"""Changes to tenants, their admins and their signing keys.
+
+Signing keys and the config cache
+---------------------------------
+The token endpoint reads the current key through ``selectors.signing_key_current`` and
+our own endpoints verify tokens through ``selectors.signing_key_public``; both are
+memoised per process (``apps.core.ttlcache``). Every key change below invalidates exactly
+the entries it made stale: at once in the process that made it, and in every other process
+within ``settings.CONFIG_SYNC_SECONDS`` when a shared cache (``REDIS_URL``) is configured,
+else within ``settings.CONFIG_CACHE_SECONDS`` (the TTL). In that window another process may
+still sign with the key that was current, or accept a token signed by a key just revoked.
+Signing with the old current key is harmless after a rotation (it is then ``previous``, still
+published); after a revocation, that window is the bound on "at once".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core import ttlcache
 from apps.core.services import assign_changes
-from apps.tenants import keys
+from apps.tenants import crypto, keys
 from apps.tenants.models import SigningKey, Tenant, TenantMembership
-from apps.tenants.selectors import signing_key_cache_key, signing_key_public_cache_key, tenant_cache_key
+from apps.tenants.selectors import (
+    PUBLISHED_STATES,
+    signing_key_cache_key,
+    signing_key_public_cache_key,
+    tenant_cache_key,
+)
+
+MSG_KEY_NOT_FOUND = "This tenant has no signing key with kid {kid!r}."
+MSG_KEY_ALREADY_REVOKED = "Signing key {kid!r} is already revoked."
+MSG_ALGORITHM_UNKNOWN = "Unknown signing algorithm {algorithm!r}: use one of {choices}."
+
+
+class SigningKeyErrorCode:
+    """``ValidationError.code`` of the signing-key services' refusals (tests assert these)."""
+
+    NOT_FOUND = "not_found"
+    ALREADY_REVOKED = "already_revoked"
+    INVALID_ALGORITHM = "invalid_algorithm"
 
 
 @transaction.atomic
 def tenant_create(*, slug: str, name: str = "", actor=None) -> Tenant:
-    """Create a tenant with a current RS256 and ES256 signing key.
+    """Create a tenant with a current and a next signing key per algorithm (RS256, ES256).
 
+    The next key is published in JWKS from the start, so verifiers that cache the key set
+    already hold it when the first rotation makes it sign.
     Raises ``django.core.exceptions.ValidationError`` for a bad or taken slug.
     """
     tenant = Tenant(slug=slug, name=name or slug)
@@ -24,6 +61,7 @@ def tenant_create(*, slug: str, name: str = "", actor=None) -> Tenant:
     tenant.save()
     for algorithm in SigningKey.Algorithm.values:
         signing_key_create(tenant=tenant, algorithm=algorithm, state=SigningKey.State.CURRENT, actor=actor)
+        signing_key_create(tenant=tenant, algorithm=algorithm, state=SigningKey.State.NEXT, actor=actor)
     audit_record(tenant=tenant, type=AuditEvent.Type.TENANT_CREATED, actor=actor, target=tenant.slug)
     ttlcache.invalidate(tenant_cache_key(slug))
     return tenant
@@ -51,6 +89,288 @@ def signing_key_create(*, tenant: Tenant, algorithm: str, state: str, actor=None
         signing_key_cache_key(tenant.pk, algorithm), signing_key_public_cache_key(tenant.pk, key.kid)
     )
     return key
+
+
+# --- rotation and revocation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotation:
+    """What one rotation of one algorithm did, by kid."""
+
+    algorithm: str
+    current: str
+    next: str
+    previous: str | None = None
+    retired: tuple[str, ...] = ()
+    # False when there was no next key to promote and a never-published key had to sign at once.
+    next_was_published: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRevocation:
+    """What revoking one key did: its former state, and the keys promoted or generated for it."""
+
+    kid: str
+    algorithm: str
+    state_before: str
+    promoted: str | None = None
+    generated_next: str | None = None
+
+
+def _check_algorithm(algorithm: str) -> None:
+    if algorithm not in SigningKey.Algorithm.values:
+        raise ValidationError(
+            MSG_ALGORITHM_UNKNOWN.format(algorithm=algorithm, choices=", ".join(SigningKey.Algorithm.values)),
+            code=SigningKeyErrorCode.INVALID_ALGORITHM,
+        )
+
+
+def _lock_tenant_keys(tenant: Tenant) -> None:
+    """Serialise key changes per tenant for the rest of the transaction.
+
+    Locking the tenant row (``FOR NO KEY UPDATE``: rows that reference the tenant can still be
+    inserted) makes a second rotation or revocation wait and then read the first one's result,
+    including the ``next`` key it inserted (row locks on the keys alone would not see new rows).
+    """
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk").first()
+
+
+def _published_keys(tenant: Tenant, algorithm: str) -> dict[str, list[SigningKey]]:
+    """The published keys of one algorithm by state, oldest first, locked for this transaction."""
+    by_state: dict[str, list[SigningKey]] = {state: [] for state in PUBLISHED_STATES}
+    rows = (
+        SigningKey.objects.for_tenant(tenant)
+        .select_for_update()
+        .filter(algorithm=algorithm, state__in=PUBLISHED_STATES)
+        .order_by("created_at", "pk")
+    )
+    for key in rows:
+        by_state[key.state].append(key)
+    return by_state
+
+
+def _set_state(key: SigningKey, state: str) -> None:
+    """Move ``key`` to ``state``; a key that can never sign again loses its private half."""
+    key.state = state
+    if state in (SigningKey.State.RETIRED, SigningKey.State.REVOKED):
+        key.private_key_encrypted = ""
+    key.save(update_fields=["state", "private_key_encrypted", "state_changed_at"])
+
+
+def _invalidate_keys(tenant: Tenant, algorithm: str, unpublished: Iterable[str]) -> None:
+    """Which key is current changed; ``unpublished`` kids no longer verify anything."""
+    ttlcache.invalidate(
+        signing_key_cache_key(tenant.pk, algorithm),
+        *(signing_key_public_cache_key(tenant.pk, kid) for kid in unpublished),
+    )
+
+
+@transaction.atomic
+def signing_key_rotate(*, tenant: Tenant, algorithm: str | None = None, actor=None) -> list[KeyRotation]:
+    """Rotate the tenant's keys for ``algorithm`` (every algorithm when None).
+
+    Per algorithm: the ``previous`` key is retired (unpublished; tokens it signed stop
+    verifying), ``current`` becomes ``previous`` (tokens it signed keep verifying), ``next``
+    becomes ``current`` (new tokens carry its kid) and a fresh ``next`` is generated and
+    published, to sign at the following rotation.
+
+    So a key is published from one rotation before it signs until one rotation after it
+    stopped: rotate no more often than (a) your verifiers' JWKS cache lifetime plus the JWKS
+    ``max-age`` (``apps.oauth.views.discovery.JWKS_MAX_AGE``), so they hold the next key before
+    it signs, and (b) the longest token lifetime of the tenant's APIs (ID tokens included), so
+    no unexpired token was signed by the key being retired.
+
+    All-or-nothing (one transaction; the unique "one current key" constraint holds after
+    every statement). Audited. Other processes follow within the config-cache window (module
+    docstring); until then they sign with the old current key, which is still published.
+    Raises ``ValidationError`` (code ``invalid_algorithm``) for an unknown algorithm.
+    """
+    algorithms = SigningKey.Algorithm.values if algorithm is None else [algorithm]
+    for name in algorithms:
+        _check_algorithm(name)
+    _lock_tenant_keys(tenant)
+    return [_rotate_one(tenant=tenant, algorithm=name, actor=actor) for name in algorithms]
+
+
+def _rotate_one(*, tenant: Tenant, algorithm: str, actor) -> KeyRotation:
+    keys_by_state = _published_keys(tenant, algorithm)
+    next_was_published = bool(keys_by_state[SigningKey.State.NEXT])
+    if next_was_published:
+        promoted = keys_by_state[SigningKey.State.NEXT][0]
+    else:
+        # Only a database edited by hand lacks a next key (tenant_create, the 0002 migration and
+        # revocation all keep one). Signing must go on: verifiers that refetch on an unknown kid
+        # will find it; those that don't fail until their cache expires. Recorded in the audit.
+        promoted = signing_key_create(
+            tenant=tenant, algorithm=algorithm, state=SigningKey.State.NEXT, actor=actor
+        )
+    retired = keys_by_state[SigningKey.State.PREVIOUS]
+    for key in retired:
+        _set_state(key, SigningKey.State.RETIRED)
+    demoted = keys_by_state[SigningKey.State.CURRENT]
+    for key in demoted:  # one at most (the constraint); first, so the current slot is free
+        _set_state(key, SigningKey.State.PREVIOUS)
+    _set_state(promoted, SigningKey.State.CURRENT)
+    upcoming = signing_key_create(
+        tenant=tenant, algorithm=algorithm, state=SigningKey.State.NEXT, actor=actor
+    )
+    rotation = KeyRotation(
+        algorithm=algorithm,
+        current=promoted.kid,
+        next=upcoming.kid,
+        previous=demoted[0].kid if demoted else None,
+        retired=tuple(key.kid for key in retired),
+        next_was_published=next_was_published,
+    )
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.SIGNING_KEY_ROTATED,
+        actor=actor,
+        target=promoted.kid,
+        data={
+            "algorithm": algorithm,
+            "current": rotation.current,
+            "previous": rotation.previous,
+            "retired": list(rotation.retired),
+            "next": rotation.next,
+            "next_was_published": next_was_published,
+        },
+    )
+    _invalidate_keys(tenant, algorithm, rotation.retired)
+    return rotation
+
+
+@transaction.atomic
+def signing_key_revoke(*, tenant: Tenant, kid: str, actor=None) -> KeyRevocation:
+    """Revoke a key believed compromised: unpublished from JWKS at once, never to sign again.
+
+    Tokens it signed stop verifying at our own endpoints at once in this process and within
+    the config-cache window elsewhere (module docstring); resource servers stop trusting it
+    when their cached JWKS expires (the kit: ``JWKS_LIFESPAN``; HTTP caches: the JWKS
+    ``max-age``). Whatever the key was, signing never breaks and a next key stays published:
+
+    - ``current``: the ``next`` key becomes current at once (it was already published, so
+      verifiers have it) and a fresh ``next`` is generated; ``previous`` is left alone, so
+      tokens signed before the compromised key keep verifying;
+    - ``next``: a fresh ``next`` is generated in its place;
+    - ``previous`` or ``retired``: only marked revoked (a retired key is already unpublished;
+      revoking it records the compromise).
+
+    Raises ``ValidationError``: code ``not_found`` for a kid this tenant does not have (another
+    tenant's kid included), ``already_revoked`` for a key revoked before.
+    """
+    _lock_tenant_keys(tenant)
+    key = SigningKey.objects.for_tenant(tenant).select_for_update().filter(kid=kid).first()
+    if key is None:
+        raise ValidationError(MSG_KEY_NOT_FOUND.format(kid=kid), code=SigningKeyErrorCode.NOT_FOUND)
+    if key.state == SigningKey.State.REVOKED:
+        raise ValidationError(
+            MSG_KEY_ALREADY_REVOKED.format(kid=kid), code=SigningKeyErrorCode.ALREADY_REVOKED
+        )
+    state_before = key.state
+    others = _published_keys(tenant, key.algorithm)
+    upcoming = [other for other in others[SigningKey.State.NEXT] if other.pk != key.pk]
+    promoted: SigningKey | None = None
+    generated: SigningKey | None = None
+    _set_state(key, SigningKey.State.REVOKED)  # first: frees the current slot when it held it
+    if state_before == SigningKey.State.CURRENT:
+        if upcoming:
+            promoted = upcoming.pop(0)
+        else:
+            promoted = signing_key_create(
+                tenant=tenant, algorithm=key.algorithm, state=SigningKey.State.NEXT, actor=actor
+            )
+        _set_state(promoted, SigningKey.State.CURRENT)
+    if state_before in (SigningKey.State.CURRENT, SigningKey.State.NEXT) and not upcoming:
+        generated = signing_key_create(
+            tenant=tenant, algorithm=key.algorithm, state=SigningKey.State.NEXT, actor=actor
+        )
+    revocation = KeyRevocation(
+        kid=kid,
+        algorithm=key.algorithm,
+        state_before=state_before,
+        promoted=promoted.kid if promoted else None,
+        generated_next=generated.kid if generated else None,
+    )
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.SIGNING_KEY_REVOKED,
+        actor=actor,
+        target=kid,
+        data={
+            "algorithm": key.algorithm,
+            "state_before": state_before,
+            "promoted": revocation.promoted,
+            "generated_next": revocation.generated_next,
+        },
+    )
+    _invalidate_keys(tenant, key.algorithm, [kid])
+    return revocation
+
+
+# --- re-encryption under the first KEY_ENCRYPTION_KEYS key ----------------------------------------
+
+
+@dataclass(slots=True)
+class ReencryptionCount:
+    """Per encrypted column: rows re-encrypted now, rows already under the first key, failures."""
+
+    column: str
+    reencrypted: int = 0
+    unchanged: int = 0
+    undecryptable: list[object] = field(default_factory=list)  # primary keys, never values
+
+
+def encrypted_values_reencrypt(*, actor=None) -> list[ReencryptionCount]:
+    """Re-encrypt every value in ``crypto.ENCRYPTED_FIELDS`` under the first ``KEY_ENCRYPTION_KEYS`` key.
+
+    Idempotent: a value already under the first key is not written, so a second run reports
+    only ``unchanged``. Each row is a compare-and-swap update (``WHERE value = old``): no long
+    transaction or lock, and a row changed meanwhile (a key rotated out, a secret replaced) was
+    written under the first key by that change. A value no configured key decrypts is counted
+    in ``undecryptable`` by primary key and left as it is.
+
+    Nothing cached goes stale: the plaintext is unchanged, and a process still holding the
+    old ciphertext (the key cache) decrypts it while the old key is configured, which the
+    procedure requires until every process has restarted with the new key list.
+    """
+    counts = []
+    for label, column in crypto.ENCRYPTED_FIELDS:
+        model = django_apps.get_model(label)
+        count = ReencryptionCount(column=f"{label}.{column}")
+        rows = model.objects.exclude(**{column: ""}).order_by("pk").values_list("pk", column)
+        for pk, value in rows.iterator():
+            try:
+                new_value = crypto.reencrypt(value)
+            except crypto.UndecryptableError:
+                count.undecryptable.append(pk)
+                continue
+            if new_value is None:
+                count.unchanged += 1
+            elif model.objects.filter(pk=pk, **{column: value}).update(**{column: new_value}):
+                count.reencrypted += 1
+            else:
+                count.unchanged += 1  # changed meanwhile, by a service writing under the first key
+        counts.append(count)
+    audit_record(
+        tenant=None,
+        type=AuditEvent.Type.KEY_MATERIAL_REENCRYPTED,
+        actor=actor,
+        target="KEY_ENCRYPTION_KEYS",
+        data={
+            count.column: {
+                "reencrypted": count.reencrypted,
+                "unchanged": count.unchanged,
+                "undecryptable": len(count.undecryptable),
+            }
+            for count in counts
+        },
+    )
+    return counts
+
+
+# --- tenants and their admins -------------------------------------------------------------------
 
 
 def membership_add(*, tenant: Tenant, user, role: str = TenantMembership.Role.ADMIN) -> TenantMembership:

@@ -60,7 +60,8 @@ def test_superuser_creates_tenant_with_management_client(superuser_client, super
     client = Application.objects.get(tenant=tenant, is_system=True)
     assert check_password(shown_secret(response.content.decode()), client.client_secret)
     assert client.client_id in response.content.decode()
-    assert SigningKey.objects.for_tenant(tenant).count() == len(SigningKey.Algorithm.values)
+    # a current and a published next key per algorithm
+    assert SigningKey.objects.for_tenant(tenant).count() == 2 * len(SigningKey.Algorithm.values)
     assert AuditEvent.objects.get(type=AuditEvent.Type.TENANT_CREATED, tenant=tenant).actor == superuser
 
 

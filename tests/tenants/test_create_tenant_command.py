@@ -51,10 +51,12 @@ def test_create_tenant_makes_keys_and_system_rows(db):
     run("globex")
     # then
     tenant = Tenant.objects.get(slug="globex")
-    assert set(SigningKey.objects.for_tenant(tenant).values_list("algorithm", "state")) == {
-        ("RS256", "current"),
+    assert sorted(SigningKey.objects.for_tenant(tenant).values_list("algorithm", "state")) == [
         ("ES256", "current"),
-    }
+        ("ES256", "next"),
+        ("RS256", "current"),
+        ("RS256", "next"),
+    ]
     assert Api.objects.for_tenant(tenant).get().is_system
     assert Application.objects.for_tenant(tenant).get().is_system
 
