@@ -26,6 +26,9 @@ What is kept, and why (each rule is one queryset below):
   (``AccessToken.id_token`` cascades: deleting a linked ID token would delete its access token).
 - **Deny-list rows** ``CLEANUP_MARGIN`` after the token's ``exp``, when no verifier accepts it.
 
+The queries span every tenant on purpose: this is the server's own upkeep, serving no request;
+each tenant's refresh-token lifetimes still apply to its own rows.
+
 ``CLEANUP_MARGIN`` outlasts clock skew between our servers and any verifier's leeway (the
 resource kit's default is 30 s). Candidates are picked with ``FOR UPDATE SKIP LOCKED``, so a
 sweep never waits for a row a request holds (a code being exchanged, a token being rotated).

@@ -48,7 +48,12 @@ def token_family_started_at(token_family: uuid.UUID | None) -> datetime | None:
 def _family_start_from_rows(token) -> datetime:
     """A pre-UUIDv7 family's start: its oldest remaining row (the cleanup keeps the first row of a
     family that can still be used; see ``apps.oauth.cleanup``)."""
-    started = type(token).objects.filter(token_family=token.token_family).aggregate(first=Min("created"))
+    started = (
+        type(token)
+        .objects.for_tenant(token.tenant_id)
+        .filter(token_family=token.token_family)
+        .aggregate(first=Min("created"))
+    )
     return started["first"] or token.created
 
 
