@@ -224,6 +224,22 @@ OAUTH2_PROVIDER = {
 # tenant's token rules, for what rules cannot express (the contract: apps/token_rules/hooks.py).
 PORTCULLIS_TOKEN_HOOK = os.environ.get("PORTCULLIS_TOKEN_HOOK") or None
 
+# --- Refresh-token lifetimes and cleanup -------------------------------------------------------
+# Defaults of every tenant's refresh-token lifetimes (a tenant may set its own, in its settings):
+# Auth0's. Absolute: from the sign-in that started the token's family, rotation does not extend it.
+# Inactivity: a refresh token not used (rotated) for this long expires.
+REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS = int(
+    os.environ.get("REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS", "2592000")
+)
+REFRESH_TOKEN_INACTIVITY_LIFETIME_SECONDS = int(
+    os.environ.get("REFRESH_TOKEN_INACTIVITY_LIFETIME_SECONDS", "1296000")
+)
+# Expired codes, token rows and deny-list rows are deleted by `manage.py purge_expired` and by a
+# background sweep in each server process, at most once per CLEANUP_SWEEP_SECONDS (0 turns the
+# sweep off), one process at a time, at most CLEANUP_SWEEP_BATCH rows per table per sweep.
+CLEANUP_SWEEP_SECONDS = float(os.environ.get("CLEANUP_SWEEP_SECONDS", "300"))
+CLEANUP_SWEEP_BATCH = int(os.environ.get("CLEANUP_SWEEP_BATCH", "100"))
+
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

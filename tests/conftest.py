@@ -62,6 +62,12 @@ def _pooled_rsa_keys():
 
 
 @pytest.fixture(autouse=True)
+def _no_background_sweep(settings):
+    """No expired-rows sweep deletes rows behind a test's back; tests/oauth/test_cleanup.py runs it."""
+    settings.CLEANUP_SWEEP_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fresh_config_cache():
     """Each test starts with an empty per-process config cache (rows are rolled back between tests)."""
     ttlcache.clear()

@@ -55,6 +55,9 @@ MSG_INVALID_RESOURCE = "The resource '{resource}' is not an absolute URI (RFC 87
 MSG_SIGNING_KEY_MISSING = "The tenant has no current signing key for {algorithm}."
 MSG_CODE_REPLAYED = "Invalid authorization code: it was already used; the tokens it issued are revoked."
 MSG_REFRESH_TOKEN_INVALID = "Unknown or invalid refresh token."
+MSG_REFRESH_TOKEN_EXPIRED = (
+    "Expired refresh token: its absolute lifetime or its inactivity lifetime has passed; sign in again."
+)
 MSG_PKCE_METHOD = "code_challenge_method must be S256 (plain is not accepted)."
 MSG_TOKEN_HOOK_FAILED = (
     "The token could not be issued: the tenant's token hook failed (recorded for the tenant's admins)."

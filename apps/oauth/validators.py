@@ -9,7 +9,6 @@ What was resolved for the request lives in its ``OAuthContext`` (``context.curre
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
@@ -32,8 +31,10 @@ from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
 from apps.oauth.introspection import token_introspect
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
+from apps.oauth.refresh_lifetimes import refresh_token_expired, token_family_new
 from apps.oauth.token_rows import token_rows_write
 from apps.oauth.tokens import verify_access_token
+from apps.tenants.selectors import tenant_refresh_token_lifetimes
 
 
 class PortcullisValidator(OAuth2Validator):
@@ -215,6 +216,8 @@ class PortcullisValidator(OAuth2Validator):
         - unknown, another client's, or from another tenant: refused;
         - retired (rotated or revoked) and presented again: RFC 9700 4.14.2 reuse, the whole
           family is revoked (``REFRESH_TOKEN_REUSE_PROTECTION``);
+        - past its family's absolute lifetime or idle past the inactivity lifetime (the tenant's
+          refresh-token lifetimes, ``refresh_lifetimes``): refused with its own message;
         - its access token gone (revoked out of band), its user inactive, its API gone or no
           longer allowing offline access: refused.
         """
@@ -238,6 +241,9 @@ class PortcullisValidator(OAuth2Validator):
             )
             context.keep_writes = True  # the refusal commits the revocation
             return False
+        lifetimes = tenant_refresh_token_lifetimes(tenant=context.tenant)
+        if refresh_token_expired(token=token, lifetimes=lifetimes, now=timezone.now()):
+            raise errors.InvalidGrant(errors.MSG_REFRESH_TOKEN_EXPIRED, request=request)
         if token.access_token is None or not token.user.is_active:
             return False
         api = None
@@ -310,11 +316,13 @@ class PortcullisValidator(OAuth2Validator):
     def _refresh_token_row(self, request, refresh_token_code, previous_refresh_token) -> RefreshToken:
         """DOT's, bound to the tenant, audience and user grant; a new family unless rotating."""
         context = current()
+        # A new family's id is a UUIDv7 carrying its start: the absolute lifetime's clock.
+        family = previous_refresh_token.token_family if previous_refresh_token else token_family_new()
         refresh_token = RefreshToken(
             **context.row_binding(),
             user=request.user,
             application=request.client,
-            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            token_family=family,
         )
         self._set_token_value(refresh_token, refresh_token_code)
         return refresh_token

@@ -128,3 +128,69 @@ def tenant_dynamic_registration_enabled(*, tenant: Tenant) -> bool:
     Only a JSON ``true`` counts: a hand-edited ``"yes"`` or ``1`` leaves registration closed.
     """
     return (tenant.settings or {}).get(DYNAMIC_CLIENT_REGISTRATION_SETTING) is True
+
+
+# --- Refresh-token lifetimes (Auth0's refresh token rotation settings) ----------------------------
+# Stored in ``Tenant.settings["refresh_token"]`` under Auth0's names (its applications'
+# ``refresh_token`` object): ``token_lifetime`` (absolute) and ``idle_token_lifetime`` (inactivity).
+REFRESH_TOKEN_SETTINGS_KEY = "refresh_token"
+REFRESH_TOKEN_ABSOLUTE_KEY = "token_lifetime"
+REFRESH_TOKEN_INACTIVITY_KEY = "idle_token_lifetime"
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenLifetimes:
+    """How long a tenant's refresh tokens may be used, in seconds.
+
+    ``absolute_seconds`` counts from the start of the token's family (the first token of a sign-in;
+    rotation does not extend it); ``inactivity_seconds`` from the presented token's creation (each
+    rotation issues a new token, so a session in use never idles out).
+    """
+
+    absolute_seconds: int
+    inactivity_seconds: int
+
+
+def refresh_token_lifetimes_default() -> RefreshTokenLifetimes:
+    """The settings module's defaults (Auth0's: 30 days absolute, 15 days inactivity)."""
+    from django.conf import settings
+
+    return RefreshTokenLifetimes(
+        absolute_seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME_SECONDS,
+        inactivity_seconds=settings.REFRESH_TOKEN_INACTIVITY_LIFETIME_SECONDS,
+    )
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def refresh_token_lifetimes_of(tenant_settings: Any) -> RefreshTokenLifetimes:
+    """The lifetimes a tenant's ``settings`` JSON says, each falling back to the default when absent.
+
+    Tolerant on purpose: this runs on the refresh path, and a value that is not a positive integer
+    (written by hand, outside ``tenant_refresh_token_lifetimes_set``) means the default, never a 500.
+    """
+    default = refresh_token_lifetimes_default()
+    stored = tenant_settings.get(REFRESH_TOKEN_SETTINGS_KEY) if isinstance(tenant_settings, dict) else None
+    if not isinstance(stored, dict):
+        return default
+    return RefreshTokenLifetimes(
+        absolute_seconds=_positive_int(stored.get(REFRESH_TOKEN_ABSOLUTE_KEY)) or default.absolute_seconds,
+        inactivity_seconds=_positive_int(stored.get(REFRESH_TOKEN_INACTIVITY_KEY))
+        or default.inactivity_seconds,
+    )
+
+
+def tenant_refresh_token_lifetimes(*, tenant: Tenant) -> RefreshTokenLifetimes:
+    """A tenant's refresh-token lifetimes, read from the (cached) tenant instance: no query."""
+    return refresh_token_lifetimes_of(tenant.settings)
+
+
+def refresh_token_lifetimes_overridden() -> dict[int, RefreshTokenLifetimes]:
+    """Tenant id -> lifetimes, for the tenants that set their own (every other tenant has the default).
+
+    For the cleanup, which needs every tenant's cut-off without reading every tenant.
+    """
+    rows = Tenant.objects.filter(settings__has_key=REFRESH_TOKEN_SETTINGS_KEY).values_list("pk", "settings")
+    return {pk: refresh_token_lifetimes_of(tenant_settings) for pk, tenant_settings in rows}

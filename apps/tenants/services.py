@@ -426,3 +426,64 @@ def tenant_dynamic_registration_set(*, tenant: Tenant, enabled: bool, actor=None
     )
     ttlcache.invalidate(tenant_cache_key(tenant.slug))
     return tenant
+
+
+# --- Refresh-token lifetimes ---------------------------------------------------------------------
+# Auth0 caps the absolute lifetime at a year; so do we (a refresh token is a long-lived credential).
+REFRESH_TOKEN_LIFETIME_MAX_SECONDS = 31_557_600
+MSG_REFRESH_LIFETIME_NOT_POSITIVE = "Refresh-token lifetimes must be whole numbers of seconds, at least 1."
+MSG_REFRESH_LIFETIME_TOO_LONG = "Refresh-token lifetimes can be at most 31557600 seconds (one year)."
+MSG_REFRESH_INACTIVITY_ABOVE_ABSOLUTE = (
+    "The inactivity lifetime cannot be longer than the absolute lifetime of refresh tokens."
+)
+
+
+@transaction.atomic
+def tenant_refresh_token_lifetimes_set(
+    *, tenant: Tenant, absolute_seconds: int, inactivity_seconds: int, actor=None
+) -> Tenant:
+    """Set a tenant's refresh-token absolute and inactivity lifetimes (Auth0's rotation settings).
+
+    They apply to refresh tokens already issued too: they are checked when a token is presented,
+    from its family's start and its own creation. Raises ``ValidationError`` (with a ``code``)
+    for a value that is not a positive integer, above a year, or an inactivity lifetime above
+    the absolute one. Other keys of ``Tenant.settings`` are kept (read under a row lock).
+    """
+    from django.core.exceptions import ValidationError
+
+    from apps.tenants.selectors import (
+        REFRESH_TOKEN_ABSOLUTE_KEY,
+        REFRESH_TOKEN_INACTIVITY_KEY,
+        REFRESH_TOKEN_SETTINGS_KEY,
+    )
+
+    for value in (absolute_seconds, inactivity_seconds):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValidationError(MSG_REFRESH_LIFETIME_NOT_POSITIVE, code="not_positive")
+        if value > REFRESH_TOKEN_LIFETIME_MAX_SECONDS:
+            raise ValidationError(MSG_REFRESH_LIFETIME_TOO_LONG, code="too_long")
+    if inactivity_seconds > absolute_seconds:
+        raise ValidationError(MSG_REFRESH_INACTIVITY_ABOVE_ABSOLUTE, code="inactivity_above_absolute")
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    stored = dict(locked.settings or {})
+    stored[REFRESH_TOKEN_SETTINGS_KEY] = {
+        **(stored.get(REFRESH_TOKEN_SETTINGS_KEY) or {}),
+        REFRESH_TOKEN_ABSOLUTE_KEY: absolute_seconds,
+        REFRESH_TOKEN_INACTIVITY_KEY: inactivity_seconds,
+    }
+    Tenant.objects.filter(pk=tenant.pk).update(settings=stored)
+    tenant.settings = stored
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=tenant.slug,
+        data={
+            "changed": [REFRESH_TOKEN_SETTINGS_KEY],
+            REFRESH_TOKEN_ABSOLUTE_KEY: absolute_seconds,
+            REFRESH_TOKEN_INACTIVITY_KEY: inactivity_seconds,
+        },
+    )
+    # The token path reads the tenant (and so these settings) through the TTL cache.
+    ttlcache.invalidate(tenant_cache_key(tenant.slug))
+    return tenant

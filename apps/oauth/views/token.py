@@ -10,6 +10,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 
 from apps.oauth import errors
 from apps.oauth.backends import context_for
+from apps.oauth.cleanup import sweeper_ensure_started
 from apps.oauth.constants import TOKEN_RESPONSE_HEADERS
 from apps.oauth.request_parsing import parse_token_request
 from apps.oauth.token_events import error_of, token_request_logged
@@ -25,6 +26,7 @@ class TokenView(OAuthLibMixin, View):
     """
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        sweeper_ensure_started()  # the expired-rows sweep runs in its own thread, never in a request
         try:
             context_for(request, parse_token_request(request))
         except errors.OAuthError as error:
