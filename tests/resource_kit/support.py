@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 import pytest
 
+from apps.resource_kit.deny_list import clear_deny_list_cache
 from apps.resource_kit.jwks import clear_jwks_cache
 from apps.tenants.selectors import ActiveSigningKey, signing_key_current
 from apps.timesheets.scopes import TimesheetScope
@@ -160,10 +161,12 @@ class ResourceServer:
 
 @pytest.fixture(autouse=True)
 def _fresh_jwks_cache():
-    """Each test fetches keys anew: tenants (and their keys) are rolled back between tests."""
+    """Each test fetches keys (and deny lists) anew: tenants and their keys are rolled back between tests."""
     clear_jwks_cache()
+    clear_deny_list_cache()
     yield
     clear_jwks_cache()
+    clear_deny_list_cache()
 
 
 @pytest.fixture
