@@ -62,6 +62,7 @@ class Caller:
 
     client_id: str
     token: str
+    client_secret: str = ""  # to call the issuer as this client (e.g. RFC 7009 revocation)
 
     @property
     def sub(self) -> str:
@@ -114,7 +115,11 @@ class ResourceServer:
             },
         )
         assert response.status_code == HTTPStatus.OK, response.content
-        return Caller(client_id=application.client_id, token=response.json()["access_token"])
+        return Caller(
+            client_id=application.client_id,
+            token=response.json()["access_token"],
+            client_secret=application.plaintext_secret,
+        )
 
     def signing_key(self, algorithm: str = "RS256", *, tenant: Any = None) -> ActiveSigningKey:
         key = signing_key_current(tenant_id=(tenant or self.tenant).pk, algorithm=algorithm)
