@@ -191,7 +191,7 @@ def parse_deny_list(body: bytes, *, audience: str) -> dict[str, float]:
     """
     try:
         document = json.loads(body)
-    except ValueError:  # UnicodeDecodeError is a ValueError too
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; absurd nesting recurses
         raise DenyListUnavailable("the body is not JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("denied"), list):
         raise DenyListUnavailable('the body is not a deny list (no "denied" array)')
@@ -202,9 +202,18 @@ def parse_deny_list(body: bytes, *, audience: str) -> dict[str, float]:
     for entry in document["denied"]:
         jti = entry.get("jti") if isinstance(entry, dict) else None
         exp = entry.get("exp") if isinstance(entry, dict) else None
-        if not isinstance(jti, str) or not jti or isinstance(exp, bool) or not isinstance(exp, int | float):
-            raise DenyListUnavailable('an entry of "denied" is not {"jti": string, "exp": number}')
-        denied[jti] = max(float(exp), denied.get(jti, float("-inf")))
+        try:
+            if (
+                not isinstance(jti, str)
+                or not jti
+                or isinstance(exp, bool)
+                or not isinstance(exp, int | float)
+            ):
+                raise TypeError
+            exp = float(exp)  # OverflowError for an integer beyond any float
+        except (TypeError, OverflowError):
+            raise DenyListUnavailable('an entry of "denied" is not {"jti": string, "exp": number}') from None
+        denied[jti] = max(exp, denied.get(jti, float("-inf")))
     return denied
 
 

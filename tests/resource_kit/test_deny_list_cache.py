@@ -163,6 +163,7 @@ BAD_FEEDS = {  # how the feed breaks -> the reason the warning gives
     "redirect": ({"redirect_to": "http://127.0.0.1:9/elsewhere"}, "HTTP 302"),
     "not JSON": ({"raw_body": b"<html>maintenance</html>"}, "the body is not JSON"),
     "not UTF-8": ({"raw_body": b"\xff\xfe{}"}, "the body is not JSON"),
+    "absurdly nested": ({"raw_body": b"[" * 100_000 + b"]" * 100_000}, "the body is not JSON"),
     "not an object": ({"raw_body": b"[]"}, NOT_A_LIST),
     "no denied array": ({"raw_body": b'{"audience": "https://api.example.com"}'}, NOT_A_LIST),
     "another API's list": (
@@ -179,6 +180,18 @@ BAD_FEEDS = {  # how the feed breaks -> the reason the warning gives
     ),
     "entry with an empty jti": (
         {"raw_body": b'{"audience": "https://api.example.com", "denied": [{"jti": "", "exp": 1}]}'},
+        ENTRY,
+    ),
+    "entry with a string exp": (
+        {"raw_body": b'{"audience": "https://api.example.com", "denied": [{"jti": "a", "exp": "1"}]}'},
+        ENTRY,
+    ),
+    "entry with an absurd exp": (
+        {
+            "raw_body": b'{"audience": "https://api.example.com", "denied": [{"jti": "a", "exp": 1'
+            + b"0" * 400
+            + b"}]}"
+        },
         ENTRY,
     ),
     "entry not an object": ({"raw_body": b'{"audience": "https://api.example.com", "denied": ["a"]}'}, ENTRY),
