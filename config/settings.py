@@ -254,6 +254,10 @@ TIMESHEETS_RESOURCE_SERVER = {
     "ISSUER": os.environ.get("TIMESHEETS_ISSUER", f"{PUBLIC_URL}/t/demo/"),
     "AUDIENCE": os.environ.get("TIMESHEETS_AUDIENCE", "https://timesheets.example.com"),
     "ALGORITHMS": ["RS256", "ES256"],
+    # Refuse revoked tokens from the issuer's deny-list feed (<ISSUER>oauth/deny-list), polled every
+    # 30 s (apps/resource_kit/README.md, "Revocation"). Off until the feed endpoint is merged with
+    # this branch; then the default becomes True.
+    "DENY_LIST": env_bool("TIMESHEETS_DENY_LIST", False),
 }
 
 # --- Requests, security ------------------------------------------------------------------

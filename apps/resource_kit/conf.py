@@ -13,6 +13,10 @@ Example (``settings.py``)::
         # "LEEWAY": 30,            # seconds of clock skew tolerated on exp/nbf/iat
         # "JWKS_TIMEOUT": 3,       # seconds for the JWKS HTTP request
         # "JWKS_LIFESPAN": 300,    # seconds a fetched JWK Set is trusted before refetching
+        # "DENY_LIST": False,      # poll the issuer's deny list and refuse revoked tokens (README.md)
+        # "DENY_LIST_URI": "...",  # default: <ISSUER>oauth/deny-list?audience=<AUDIENCE, url-encoded>
+        # "DENY_LIST_REFRESH": 30, # seconds between polls: how long a revoked token may still pass
+        # "DENY_LIST_FAIL_CLOSED": True,  # refuse tokens until the first successful poll
     }
 
 The dict is read on every request (a few dict lookups) rather than at import time, so
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -42,6 +47,11 @@ DEFAULT_LEEWAY = 30.0
 DEFAULT_JWKS_TIMEOUT = 3.0
 DEFAULT_JWKS_LIFESPAN = 300.0
 JWKS_PATH = ".well-known/jwks.json"
+DEFAULT_DENY_LIST_REFRESH = 30.0
+# Polling faster than this buys little (the issuer's own caches sync in seconds) and turns every
+# API process into steady load on the issuer.
+MIN_DENY_LIST_REFRESH = 1.0
+DENY_LIST_PATH = "oauth/deny-list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +67,26 @@ class ResourceServerConfig:
     jwks_timeout: float = DEFAULT_JWKS_TIMEOUT
     jwks_lifespan: float = DEFAULT_JWKS_LIFESPAN
     hs256_secret: bytes | None = None
+    # The deny list (README.md, "Revocation"): off unless asked for, so existing configurations
+    # keep verifying offline with no extra request to the issuer.
+    deny_list: bool = False
+    deny_list_uri: str = ""
+    deny_list_refresh: float = DEFAULT_DENY_LIST_REFRESH
+    deny_list_fail_closed: bool = True
+
+
+def _under_issuer(issuer: str, path: str) -> str:
+    return issuer + path if issuer.endswith("/") else f"{issuer}/{path}"
 
 
 def jwks_uri_for_issuer(issuer: str) -> str:
     """``<issuer>.well-known/jwks.json``: where Portcullis (and Auth0) publish keys (RFC 7517 section 5)."""
-    return issuer + JWKS_PATH if issuer.endswith("/") else f"{issuer}/{JWKS_PATH}"
+    return _under_issuer(issuer, JWKS_PATH)
+
+
+def deny_list_uri_for(issuer: str, audience: str) -> str:
+    """``<issuer>oauth/deny-list?audience=<audience>``: Portcullis's feed of revoked ``jti`` for one API."""
+    return f"{_under_issuer(issuer, DENY_LIST_PATH)}?{urlencode({'audience': audience})}"
 
 
 def load_config(settings_name: str) -> ResourceServerConfig:
@@ -117,6 +142,20 @@ def parse_config(raw: Mapping[str, Any], *, settings_name: str = "RESOURCE_SERVE
     if leeway < 0 or timeout <= 0 or lifespan <= 0:
         raise fail("LEEWAY must be >= 0; JWKS_TIMEOUT and JWKS_LIFESPAN must be > 0.")
 
+    deny_list = raw.get("DENY_LIST", False)
+    fail_closed = raw.get("DENY_LIST_FAIL_CLOSED", True)
+    # Booleans only: the string "false" is truthy, and a security switch must not flip on a typo.
+    if not isinstance(deny_list, bool) or not isinstance(fail_closed, bool):
+        raise fail("DENY_LIST and DENY_LIST_FAIL_CLOSED must be True or False.")
+    deny_list_uri = raw.get("DENY_LIST_URI") or deny_list_uri_for(issuer, audience)
+    if not isinstance(deny_list_uri, str) or not deny_list_uri.startswith(("https://", "http://")):
+        raise fail("DENY_LIST_URI must be an http(s) URL.")
+    refresh = raw.get("DENY_LIST_REFRESH", DEFAULT_DENY_LIST_REFRESH)
+    if isinstance(refresh, bool) or not isinstance(refresh, int | float):
+        raise fail("DENY_LIST_REFRESH must be a number of seconds.")
+    if not MIN_DENY_LIST_REFRESH <= refresh < float("inf"):
+        raise fail(f"DENY_LIST_REFRESH must be at least {MIN_DENY_LIST_REFRESH:g} second(s).")
+
     return ResourceServerConfig(
         issuer=issuer,
         audience=audience,
@@ -127,4 +166,8 @@ def parse_config(raw: Mapping[str, Any], *, settings_name: str = "RESOURCE_SERVE
         jwks_timeout=timeout,
         jwks_lifespan=lifespan,
         hs256_secret=secret.encode() if isinstance(secret, str) else secret,
+        deny_list=deny_list,
+        deny_list_uri=deny_list_uri,
+        deny_list_refresh=float(refresh),
+        deny_list_fail_closed=fail_closed,
     )

@@ -36,6 +36,11 @@ MSG_ISSUER_INVALID = "The access token was not issued by the issuer this API tru
 MSG_CLAIM_MISSING = "The access token lacks the required {claim} claim."
 MSG_CLAIM_INVALID = "The access token's {claim} claim is invalid."
 MSG_TOKEN_INVALID = "The access token is invalid."
+MSG_TOKEN_REVOKED = "The access token has been revoked."
+MSG_DENY_LIST_UNAVAILABLE = (
+    "The issuer's deny list could not be fetched, so the access token cannot be checked for "
+    "revocation; try again later."
+)
 MSG_INSUFFICIENT_SCOPE = "The access token lacks the scope this operation requires: {scope}."
 
 # RFC 6750 section 3: error_description and realm values may only contain these characters

@@ -1,7 +1,8 @@
 """Verify a JWT access token the way RFC 9068 section 4 tells a resource server to.
 
 Order matters only for cost: cheap header checks first, the signature next (PyJWT), then
-claims. Every failure is ``errors.InvalidToken`` with a constant description.
+claims, then (when ``DENY_LIST`` is on) the issuer's deny list. Every failure is
+``errors.InvalidToken`` with a constant description.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from typing import Any
 
 import jwt
 from jwt import PyJWK
+from jwt.exceptions import InvalidJTIError
 
 from . import errors
 from .conf import HMAC_ALGORITHM, ResourceServerConfig
+from .deny_list import check_not_revoked
 from .jwks import signing_key
 
 # RFC 9068 section 4: "typ" must be "at+jwt" or "application/at+jwt". Media types compare
@@ -21,6 +24,9 @@ ACCESS_TOKEN_TYPES: frozenset[str] = frozenset({"at+jwt", "application/at+jwt"})
 # RFC 9068 section 2.2 also requires client_id and jti; iss/sub/aud/exp/iat are what this
 # kit needs to decide, and they are what every Auth0-style issuer sets.
 REQUIRED_CLAIMS: tuple[str, ...] = ("iss", "sub", "aud", "exp", "iat")
+# With the deny list on, jti is required too: revocation names a token by its jti, so a token
+# without one could never be revoked and must not be accepted (RFC 9068 section 2.2, RFC 7519 4.1.7).
+REQUIRED_CLAIMS_WITH_DENY_LIST: tuple[str, ...] = (*REQUIRED_CLAIMS, "jti")
 
 
 def verify_access_token(token: str, *, config: ResourceServerConfig) -> dict[str, Any]:
@@ -53,7 +59,9 @@ def verify_access_token(token: str, *, config: ResourceServerConfig) -> dict[str
             audience=config.audience,
             issuer=config.issuer,
             leeway=config.leeway,
-            options={"require": list(REQUIRED_CLAIMS)},
+            options={
+                "require": list(REQUIRED_CLAIMS_WITH_DENY_LIST if config.deny_list else REQUIRED_CLAIMS)
+            },
         )
     except jwt.InvalidSignatureError:
         raise errors.InvalidToken(errors.MSG_SIGNATURE_INVALID) from None
@@ -67,11 +75,17 @@ def verify_access_token(token: str, *, config: ResourceServerConfig) -> dict[str
         raise errors.InvalidToken(errors.MSG_ISSUER_INVALID) from None
     except jwt.MissingRequiredClaimError as exc:
         raise errors.InvalidToken(errors.MSG_CLAIM_MISSING.format(claim=exc.claim)) from None
+    except InvalidJTIError:
+        raise errors.InvalidToken(errors.MSG_CLAIM_INVALID.format(claim="jti")) from None
     except jwt.PyJWTError:
         # Malformed payloads, non-numeric exp/iat, a non-string sub...: nothing worth telling apart.
         raise errors.InvalidToken(errors.MSG_TOKEN_INVALID) from None
 
     _check_claim_types(claims)
+    if config.deny_list:
+        # Last, once the token is known to be genuine, current and for this API: only then is it
+        # worth a lookup (and, when the list is due, a fetch); forged tokens never cause one.
+        _check_not_revoked(claims, config=config)
     return claims
 
 
@@ -109,3 +123,11 @@ def _check_claim_types(claims: dict[str, Any]) -> None:
     for claim in ("client_id", "azp"):
         if claim in claims and not isinstance(claims[claim], str):
             raise errors.InvalidToken(errors.MSG_CLAIM_INVALID.format(claim=claim))
+
+
+def _check_not_revoked(claims: dict[str, Any], *, config: ResourceServerConfig) -> None:
+    """Refuse a token the issuer revoked: its ``jti`` (a string, RFC 7519 section 4.1.7) is denied."""
+    jti = claims["jti"]  # jwt.decode required it (a string) when the deny list is on
+    if not isinstance(jti, str) or not jti:  # "" names no token
+        raise errors.InvalidToken(errors.MSG_CLAIM_INVALID.format(claim="jti"))
+    check_not_revoked(jti=jti, config=config)

@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 import pytest
 
+from apps.resource_kit.deny_list import clear_deny_list_cache
 from apps.resource_kit.jwks import clear_jwks_cache
 from apps.tenants.selectors import ActiveSigningKey, signing_key_current
 from apps.timesheets.scopes import TimesheetScope
@@ -61,6 +62,7 @@ class Caller:
 
     client_id: str
     token: str
+    client_secret: str = ""  # to call the issuer as this client (e.g. RFC 7009 revocation)
 
     @property
     def sub(self) -> str:
@@ -113,7 +115,11 @@ class ResourceServer:
             },
         )
         assert response.status_code == HTTPStatus.OK, response.content
-        return Caller(client_id=application.client_id, token=response.json()["access_token"])
+        return Caller(
+            client_id=application.client_id,
+            token=response.json()["access_token"],
+            client_secret=application.plaintext_secret,
+        )
 
     def signing_key(self, algorithm: str = "RS256", *, tenant: Any = None) -> ActiveSigningKey:
         key = signing_key_current(tenant_id=(tenant or self.tenant).pk, algorithm=algorithm)
@@ -160,10 +166,12 @@ class ResourceServer:
 
 @pytest.fixture(autouse=True)
 def _fresh_jwks_cache():
-    """Each test fetches keys anew: tenants (and their keys) are rolled back between tests."""
+    """Each test fetches keys (and deny lists) anew: tenants and their keys are rolled back between tests."""
     clear_jwks_cache()
+    clear_deny_list_cache()
     yield
     clear_jwks_cache()
+    clear_deny_list_cache()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.resource_kit.conf import DEFAULT_LEEWAY, load_config
+from apps.resource_kit.conf import DEFAULT_DENY_LIST_REFRESH, DEFAULT_LEEWAY, load_config
 
 BASE = {
     "ISSUER": "https://auth.example.com/t/demo/",
@@ -73,6 +73,16 @@ def test_hs256_secret_is_kept_as_bytes(settings):
         ({"JWKS_URI": "file:///etc/passwd"}, "JWKS_URI"),
         ({"LEEWAY": "soon"}, "numbers of seconds"),
         ({"JWKS_TIMEOUT": 0}, "must be > 0"),
+        ({"DENY_LIST": "false"}, "DENY_LIST and DENY_LIST_FAIL_CLOSED must be True or False"),
+        ({"DENY_LIST": 1}, "DENY_LIST and DENY_LIST_FAIL_CLOSED must be True or False"),
+        ({"DENY_LIST_FAIL_CLOSED": None}, "DENY_LIST and DENY_LIST_FAIL_CLOSED must be True or False"),
+        ({"DENY_LIST_URI": "file:///etc/passwd"}, "DENY_LIST_URI must be an http.s. URL"),
+        ({"DENY_LIST_URI": ["https://a.example/"]}, "DENY_LIST_URI must be an http.s. URL"),
+        ({"DENY_LIST_REFRESH": "30"}, "DENY_LIST_REFRESH must be a number of seconds"),
+        ({"DENY_LIST_REFRESH": True}, "DENY_LIST_REFRESH must be a number of seconds"),
+        ({"DENY_LIST_REFRESH": 0.5}, "DENY_LIST_REFRESH must be at least 1 second"),
+        ({"DENY_LIST_REFRESH": float("nan")}, "DENY_LIST_REFRESH must be at least 1 second"),
+        ({"DENY_LIST_REFRESH": float("inf")}, "DENY_LIST_REFRESH must be at least 1 second"),
     ],
 )
 def test_unusable_configuration_is_refused(settings, overrides, problem):
@@ -82,6 +92,49 @@ def test_unusable_configuration_is_refused(settings, overrides, problem):
     # then it is refused, saying what is wrong
     with pytest.raises(ImproperlyConfigured, match=problem):
         load_config("RESOURCE_SERVER")
+
+
+def test_deny_list_is_off_unless_asked_for(settings):
+    # given a configuration that predates the deny list
+    settings.RESOURCE_SERVER = dict(BASE)
+    # when it is loaded
+    config = load_config("RESOURCE_SERVER")
+    # then tokens are verified offline as before, and the feed would be the issuer's for this API
+    assert config.deny_list is False
+    assert config.deny_list_uri == (
+        "https://auth.example.com/t/demo/oauth/deny-list?audience=https%3A%2F%2Fapi.example.com"
+    )
+    assert config.deny_list_refresh == DEFAULT_DENY_LIST_REFRESH == 30
+    assert config.deny_list_fail_closed is True
+
+
+def test_deny_list_settings_are_read(settings):
+    # given the deny list turned on with every option set
+    settings.RESOURCE_SERVER = {
+        **BASE,
+        "ISSUER": "https://auth.example.com",
+        "AUDIENCE": "urn:api:timesheets v2",
+        "DENY_LIST": True,
+        "DENY_LIST_REFRESH": 5,
+        "DENY_LIST_FAIL_CLOSED": False,
+    }
+    # when it is loaded
+    config = load_config("RESOURCE_SERVER")
+    # then the feed's URI joins the issuer with one slash and encodes the audience
+    assert config.deny_list is True
+    assert (
+        config.deny_list_uri == "https://auth.example.com/oauth/deny-list?audience=urn%3Aapi%3Atimesheets+v2"
+    )
+    assert config.deny_list_refresh == 5.0
+    assert config.deny_list_fail_closed is False
+
+
+def test_deny_list_uri_can_be_given(settings):
+    # given a feed served from elsewhere (a proxy, a mirror)
+    settings.RESOURCE_SERVER = {**BASE, "DENY_LIST": True, "DENY_LIST_URI": "https://mirror.example/deny"}
+    # when it is loaded
+    # then it is used as is
+    assert load_config("RESOURCE_SERVER").deny_list_uri == "https://mirror.example/deny"
 
 
 def test_missing_settings_dict_is_refused(settings):

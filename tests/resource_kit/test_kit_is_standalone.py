@@ -30,7 +30,12 @@ def test_kit_has_its_documentation():
     # given the kit's directory
     # when its README is read
     readme = (KIT / "README.md").read_text()
-    # then it explains the setting and the RFCs it follows
+    # then it explains the setting, the RFCs it follows, and revocation: the deny list's window
+    # and its trade-off against introspection
     assert "TIMESHEETS_RESOURCE_SERVER" in readme
     assert "RFC 9068" in readme
     assert "RFC 6750" in readme
+    for key in ("DENY_LIST", "DENY_LIST_URI", "DENY_LIST_REFRESH", "DENY_LIST_FAIL_CLOSED"):
+        assert f"| `{key}` |" in readme
+    assert "### Polling the feed or introspecting every request?" in readme
+    assert "RFC 7662" in readme
