@@ -255,9 +255,8 @@ TIMESHEETS_RESOURCE_SERVER = {
     "AUDIENCE": os.environ.get("TIMESHEETS_AUDIENCE", "https://timesheets.example.com"),
     "ALGORITHMS": ["RS256", "ES256"],
     # Refuse revoked tokens from the issuer's deny-list feed (<ISSUER>oauth/deny-list), polled every
-    # 30 s (apps/resource_kit/README.md, "Revocation"). Off until the feed endpoint is merged with
-    # this branch; then the default becomes True.
-    "DENY_LIST": env_bool("TIMESHEETS_DENY_LIST", False),
+    # 30 s (apps/resource_kit/README.md, "Revocation"); TIMESHEETS_DENY_LIST=false turns it off.
+    "DENY_LIST": env_bool("TIMESHEETS_DENY_LIST", True),
 }
 
 # --- Requests, security ------------------------------------------------------------------
