@@ -55,13 +55,13 @@ class PortcullisOAuthLibCore(OAuthLibCore):
         return headers
 
     def create_token_response(self, request: HttpRequest):
-        """Grants whose tokens get rows run in one transaction: a code is locked while it is
-        exchanged, and a refusal after the rows were written leaves nothing behind."""
+        """Grants that need it (``GrantRules.needs_transaction``) run in one transaction: a code is
+        locked while it is exchanged, and a refusal after the rows were written leaves nothing."""
         context = context_for(request)
         grant_type = next((value for name, value in context.params if name == PARAM_GRANT_TYPE), "")
         rules = rules_for(grant_type)
         with bound(context):
-            if rules is None or not rules.persists_tokens:
+            if rules is None or not rules.needs_transaction:
                 return super().create_token_response(request)
             with transaction.atomic():
                 uri, headers, body, status = super().create_token_response(request)

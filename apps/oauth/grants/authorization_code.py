@@ -19,6 +19,8 @@ from apps.oauth.grants.user_tokens import UserTokenRules, drop_refresh_token_unl
 
 class AuthorizationCodeRules(UserTokenRules):
     grant_type = constants.GrantType.AUTHORIZATION_CODE
+    # The code's row is read FOR UPDATE, then marked used after the tokens are written.
+    needs_transaction = True
     success_log_type = TokenEvent.Type.SUCCESS_AUTHORIZATION_CODE
     failure_log_type = TokenEvent.Type.FAILED_AUTHORIZATION_CODE
 

@@ -23,6 +23,9 @@ class GrantRules:
     failure_log_type: ClassVar[str]
     # Whether issued tokens get rows (user tokens: revocable through their grant) or none (M2M JWTs).
     persists_tokens: ClassVar[bool]
+    # Whether the token request runs in one transaction (``PortcullisOAuthLibCore``): needed when it
+    # reads and locks a row it writes later (a code), not when its only write is the last statement.
+    needs_transaction: ClassVar[bool] = False
 
     def oauthlib_grant(self, validator) -> GrantTypeBase:
         """The oauthlib grant (or dispatcher) that runs this grant's protocol steps."""

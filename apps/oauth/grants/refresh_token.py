@@ -16,6 +16,9 @@ from apps.oauth.grants.user_tokens import UserTokenRules
 
 class RefreshTokenRules(UserTokenRules):
     grant_type = constants.GrantType.REFRESH_TOKEN
+    # No transaction: the presented token is read, and everything the refresh writes (retire it,
+    # insert the new rows) is one statement at the very end (``token_rows``), atomic by itself.
+    # A reuse's revocation commits as it happens, as it must.
     success_log_type = TokenEvent.Type.SUCCESS_REFRESH_TOKEN
     failure_log_type = TokenEvent.Type.FAILED_REFRESH_TOKEN
 
