@@ -1023,7 +1023,8 @@ def run_introspection_row(
     The same token every time: introspection verifies the signature, the issuer, the expiry and
     the deny list on each request (nothing is cached per token), so this is the real cost.
     """
-    response = requests.post(token_url, data=token_form(demo), timeout=HTTP_TIMEOUT)
+    form_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = requests.post(token_url, data=token_form(demo), headers=form_headers, timeout=HTTP_TIMEOUT)
     token = response.json().get("access_token") if response.status_code == 200 else None
     if not token:
         raise BenchError(f"no token to introspect: HTTP {response.status_code} {response.text[:300]}")
@@ -1032,9 +1033,7 @@ def run_introspection_row(
     body = urllib.parse.urlencode(
         {"token": token, "client_id": m2m["client_id"], "client_secret": m2m["client_secret"]}
     )
-    check = requests.post(
-        url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=HTTP_TIMEOUT
-    )
+    check = requests.post(url, data=body, headers=form_headers, timeout=HTTP_TIMEOUT)
     if check.status_code != 200 or check.json().get("active") is not True:
         raise BenchError(
             f"introspection did not find the token active: HTTP {check.status_code} {check.text[:300]}"
