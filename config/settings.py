@@ -149,6 +149,10 @@ CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.
 TOKEN_LOG_FLUSH_SECONDS = float(os.environ.get("TOKEN_LOG_FLUSH_SECONDS", "1"))
+# How long a process may answer introspection and userinfo from its copy of the deny list before
+# re-reading it (one query per tenant per interval): without REDIS_URL, how long a revocation made
+# in one process takes to reach the others.
+DENY_LIST_CACHE_SECONDS = float(os.environ.get("DENY_LIST_CACHE_SECONDS", "1"))
 # How often resource servers are told to re-read the deny-list feed (/t/<tenant>/oauth/deny-list):
 # a deny-listed token is still accepted by a polling API for up to this long.
 DENY_LIST_FEED_REFRESH_SECONDS = int(os.environ.get("DENY_LIST_FEED_REFRESH_SECONDS", "30"))

@@ -34,15 +34,19 @@ _lock = threading.Lock()
 _sync = {"next_at": 0.0, "generation": None}
 
 
-def get_or_load[T](key: Hashable, loader: Callable[[], T]) -> T:
-    """Return the cached value for ``key`` or call ``loader`` and remember its result."""
+def get_or_load[T](key: Hashable, loader: Callable[[], T], *, ttl: float | None = None) -> T:
+    """Return the cached value for ``key`` or call ``loader`` and remember its result
+    (for ``ttl`` seconds, ``CONFIG_CACHE_SECONDS`` by default)."""
     now = time.monotonic()
     if now >= _sync["next_at"]:
         _follow_shared_generation(now)
     hit = _store.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    ttl = settings.CONFIG_CACHE_SECONDS  # read on a miss only: settings access is not free on the hot path
+    if ttl is None:
+        ttl = (
+            settings.CONFIG_CACHE_SECONDS
+        )  # read on a miss only: settings access is not free on the hot path
     value = loader()
     if ttl > 0:
         with _lock:

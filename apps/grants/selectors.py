@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -70,12 +71,15 @@ class DenyListSnapshot:
 
 
 def deny_list_snapshot(*, tenant_id: int) -> DenyListSnapshot:
-    """The tenant's deny list, memoised: read once per ``CONFIG_CACHE_SECONDS`` per process, so
-    checking a token is a set lookup, not a query, and the feed costs no query per poll either.
+    """The tenant's deny list, memoised: read at most once per ``DENY_LIST_CACHE_SECONDS`` (1 s)
+    per process, so checking a token is a set lookup, not a query, and the feed costs no query
+    per poll either.
 
-    Services that add rows invalidate it (at once in this process, everywhere within the sync
-    interval when a shared cache is configured). ``jti`` values are 128 random bits: one set per
-    tenant, whatever the audience.
+    Services that add rows invalidate it at once in this process, and with a shared cache in
+    every process within ``CONFIG_SYNC_SECONDS``; without one, other processes see a revocation
+    within ``DENY_LIST_CACHE_SECONDS``, shorter than other configuration's window because a
+    revocation is a security decision. ``jti`` values are 128 random bits: one set per tenant,
+    whatever the audience.
     """
 
     def load() -> DenyListSnapshot:
@@ -88,7 +92,7 @@ def deny_list_snapshot(*, tenant_id: int) -> DenyListSnapshot:
         entries = tuple((audience, jti, int(expires_at.timestamp())) for audience, jti, expires_at in rows)
         return DenyListSnapshot(jtis=frozenset(jti for _, jti, _ in entries), entries=entries)
 
-    return ttlcache.get_or_load(deny_list_cache_key(tenant_id), load)
+    return ttlcache.get_or_load(deny_list_cache_key(tenant_id), load, ttl=settings.DENY_LIST_CACHE_SECONDS)
 
 
 def token_is_denied(*, tenant_id: int, jti: str) -> bool:

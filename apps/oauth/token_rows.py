@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 from apps.oauth.models import AccessToken, IDToken, RefreshToken
 
@@ -95,10 +95,20 @@ def token_rows_write(
 ) -> bool:
     """Retire ``retire`` (if given) and insert the new rows, all or nothing, in one statement.
 
-    Returns False, writing nothing, when ``retire`` was already retired. The statement fills in
+    Returns False, writing nothing, when ``retire`` was already retired. On a database other
+    than PostgreSQL (the SQLite demo of ``make run``) the same writes are ORM saves in a
+    transaction. The statement fills in
     the links between the rows it writes; an access token may already point at an ID token
     written earlier (the authorization endpoint's).
     """
+    if connection.vendor != "postgresql":
+        return _write_with_the_orm(
+            retire=retire,
+            retired_at=retired_at,
+            id_token=id_token,
+            access_token=access_token,
+            refresh_token=refresh_token,
+        )
     linked_at = {"source_refresh_token"} | ({"id_token"} if id_token is not None else set())
     id_values = _insert_columns(id_token) if id_token is not None else []
     at_values = [(f, v) for f, v in _insert_columns(access_token) if f.name not in linked_at]
@@ -146,4 +156,31 @@ def token_rows_write(
         if instance is not None:
             instance._state.adding = False
             instance._state.db = connection.alias
+    return True
+
+
+def _write_with_the_orm(
+    *,
+    retire: RefreshToken | None,
+    retired_at,
+    id_token: IDToken | None,
+    access_token: AccessToken,
+    refresh_token: RefreshToken | None,
+) -> bool:
+    """The same writes, statement by statement (databases without data-modifying CTEs)."""
+    with transaction.atomic():
+        if retire is not None and not (
+            RefreshToken.objects.filter(pk=retire.pk, revoked__isnull=True).update(
+                revoked=retired_at, updated=retired_at
+            )
+        ):
+            return False
+        if id_token is not None:
+            id_token.save()
+            access_token.id_token = id_token
+        access_token.source_refresh_token = retire
+        access_token.save()
+        if refresh_token is not None:
+            refresh_token.access_token = access_token
+            refresh_token.save()
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -191,3 +192,21 @@ def test_the_feed_is_per_tenant(http, m2m):
     # another tenant's API identifier is unknown here, and their entries never show
     assert feed(http, other, m2m.api.identifier).status_code == HTTPStatus.NOT_FOUND
     assert feed(http, m2m, m2m.api.identifier).json()["denied"] == []
+
+
+@pytest.mark.django_db
+def test_another_process_revocation_is_seen_within_the_deny_list_cache_time(m2m, settings):
+    # given a process that cached the (empty) deny list, with config cached far longer
+    settings.CONFIG_CACHE_SECONDS, settings.DENY_LIST_CACHE_SECONDS = 60, 0.2
+    assert not token_is_denied(tenant_id=m2m.tenant.pk, jti="elsewhere")
+    # when another process deny-lists a token (a row written behind this process's back)
+    DeniedToken.objects.create(
+        tenant=m2m.tenant,
+        jti="elsewhere",
+        audience=m2m.api.identifier,
+        expires_at=timezone.now() + timedelta(1),
+    )
+    # then this process still answers from its copy, and re-reads it after DENY_LIST_CACHE_SECONDS
+    assert not token_is_denied(tenant_id=m2m.tenant.pk, jti="elsewhere")
+    time.sleep(0.3)
+    assert token_is_denied(tenant_id=m2m.tenant.pk, jti="elsewhere")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.grants.models import UserGrant
 from apps.oauth.models import AccessToken, IDToken, RefreshToken, checksum
-from apps.oauth.token_rows import token_rows_write
+from apps.oauth.token_rows import _write_with_the_orm, token_rows_write
 from tests.oauth.test_refresh_and_revocation import refresh, tokens_for
 from tests.oauth.user_flow import web  # noqa: F401
 
@@ -77,7 +77,10 @@ def test_a_refresh_without_openid_writes_no_id_token(http, web):  # noqa: F811
 
 
 @pytest.mark.django_db
-def test_the_write_does_nothing_when_the_presented_token_was_retired_meanwhile(web):  # noqa: F811
+@pytest.mark.parametrize(
+    "write", [token_rows_write, _write_with_the_orm], ids=["one-statement", "orm-sqlite"]
+)
+def test_the_write_does_nothing_when_the_presented_token_was_retired_meanwhile(web, write):  # noqa: F811
     # given a refresh token that a concurrent request retired after this one read it
     presented = RefreshToken.objects.create(
         tenant=web.tenant, user=web.user, application=web.application, token_checksum=checksum("rt")
@@ -86,7 +89,7 @@ def test_the_write_does_nothing_when_the_presented_token_was_retired_meanwhile(w
     counts = (AccessToken.objects.count(), IDToken.objects.count(), RefreshToken.objects.count())
     common = {"tenant": web.tenant, "user": web.user, "application": web.application}
     # when
-    written = token_rows_write(
+    written = write(
         retire=presented,
         retired_at=timezone.now(),
         id_token=IDToken(**common, jti=uuid.uuid4(), expires=timezone.now()),
@@ -100,3 +103,30 @@ def test_the_write_does_nothing_when_the_presented_token_was_retired_meanwhile(w
     # then nothing was written
     assert written is False
     assert (AccessToken.objects.count(), IDToken.objects.count(), RefreshToken.objects.count()) == counts
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "write", [token_rows_write, _write_with_the_orm], ids=["one-statement", "orm-sqlite"]
+)
+def test_both_writers_retire_and_link_the_same_rows(web, write):  # noqa: F811
+    """The ORM writer (SQLite, for make run's demo) writes what the one-statement writer writes."""
+    common = {"tenant": web.tenant, "user": web.user, "application": web.application}
+    presented = RefreshToken.objects.create(**common, token_checksum=checksum("rt"))
+    id_token = IDToken(**common, jti=uuid.uuid4(), expires=timezone.now())
+    access = AccessToken(**common, jti="at-jti", token_checksum=checksum("at"), expires=timezone.now())
+    rotated = RefreshToken(**common, token_checksum=checksum("rt2"), token_family=presented.token_family)
+    # when
+    assert write(
+        retire=presented,
+        retired_at=timezone.now(),
+        id_token=id_token,
+        access_token=access,
+        refresh_token=rotated,
+    )
+    # then
+    presented.refresh_from_db()
+    assert presented.revoked is not None
+    stored = AccessToken.objects.get(pk=access.pk)
+    assert (stored.id_token_id, stored.source_refresh_token_id) == (id_token.pk, presented.pk)
+    assert RefreshToken.objects.get(pk=rotated.pk).access_token_id == access.pk
