@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.accounts.services import portal_admin_create, user_create
+from apps.accounts.services import portal_admin_create, tenant_admin_group, user_create
 from apps.apis.models import Api
 from apps.apis.services import api_create, api_update
 from apps.applications.models import Application
@@ -217,6 +217,9 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         create=lambda **kw: portal_admin_create(tenants=[tenant], **kw),
     )
     membership_add(tenant=tenant, user=User.objects.get(tenant=None, username__iexact="demo-admin"))
+    # A demo database from an earlier version lacks the permissions of models added since (the
+    # deny list, token rules, key actions): re-sync the tenant admins' group on every bootstrap.
+    tenant_admin_group()
 
     public_url = settings.PUBLIC_URL
     urls = sample_urls()
