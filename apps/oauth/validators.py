@@ -32,6 +32,7 @@ from apps.oauth.grants.registry import rules_for_request
 from apps.oauth.introspection import token_introspect
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
 from apps.oauth.refresh_lifetimes import refresh_token_expired, token_family_new
+from apps.oauth.refresh_read import refresh_token_read
 from apps.oauth.token_rows import token_rows_write
 from apps.oauth.tokens import verify_access_token
 from apps.tenants.selectors import tenant_refresh_token_lifetimes
@@ -222,13 +223,7 @@ class PortcullisValidator(OAuth2Validator):
           longer allowing offline access: refused.
         """
         context = current()
-        # One row per checksum (256 random bits per token), so no ORDER BY: LIMIT 1 on the index.
-        rows = list(
-            RefreshToken.objects.for_tenant(context.tenant)
-            .filter(token_checksum=checksum(refresh_token))
-            .select_related("access_token", "user")[:1]
-        )
-        token = rows[0] if rows else None
+        token = refresh_token_read(tenant_id=context.tenant.pk, token=refresh_token)
         if token is None or token.application_id != client.pk:
             return False
         if token.revoked is not None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.grants.models import UserGrant
 from apps.oauth.models import AccessToken, IDToken, RefreshToken, checksum
+from apps.oauth.refresh_read import refresh_token_read
 from apps.oauth.token_rows import _write_with_the_orm, token_rows_write
 from tests.oauth.test_refresh_and_revocation import refresh, tokens_for
 from tests.oauth.user_flow import web  # noqa: F401
@@ -130,3 +131,33 @@ def test_both_writers_retire_and_link_the_same_rows(web, write):  # noqa: F811
     stored = AccessToken.objects.get(pk=access.pk)
     assert (stored.id_token_id, stored.source_refresh_token_id) == (id_token.pk, presented.pk)
     assert RefreshToken.objects.get(pk=rotated.pk).access_token_id == access.pk
+
+
+@pytest.mark.django_db
+def test_the_refresh_read_returns_what_the_orm_would(web):  # noqa: F811
+    """``refresh_token_read`` (one cached statement) against the queryset it replaces."""
+    common = {"tenant": web.tenant, "user": web.user, "application": web.application}
+    access = AccessToken.objects.create(
+        **common, jti="j", token_checksum=checksum("at"), expires=timezone.now(), resource=["https://x"]
+    )
+    RefreshToken.objects.create(**common, token_checksum=checksum("rt"), access_token=access, audience="aud")
+    orphan = RefreshToken.objects.create(**common, token_checksum=checksum("orphan"))
+    # when
+    read = refresh_token_read(tenant_id=web.tenant.pk, token="rt")
+    # then every field of the three rows is what the ORM loads, converters applied
+    expected = RefreshToken.objects.select_related("access_token", "user").get(token_checksum=checksum("rt"))
+    for got, want in (
+        (read, expected),
+        (read.access_token, expected.access_token),
+        (read.user, expected.user),
+    ):
+        assert type(got) is type(want)
+        assert {f.attname: getattr(got, f.attname) for f in want._meta.concrete_fields} == {
+            f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields
+        }
+        assert got._state.adding is False
+    assert read.access_token.resource == ["https://x"]
+    assert refresh_token_read(tenant_id=web.tenant.pk, token="orphan").access_token is None
+    assert refresh_token_read(tenant_id=web.tenant.pk, token="orphan").pk == orphan.pk
+    assert refresh_token_read(tenant_id=web.tenant.pk, token="unknown") is None
+    assert refresh_token_read(tenant_id=web.tenant.pk + 1000, token="rt") is None
