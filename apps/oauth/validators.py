@@ -32,7 +32,7 @@ from apps.oauth.grants.registry import rules_for_request
 from apps.oauth.introspection import token_introspect
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
 from apps.oauth.refresh_lifetimes import refresh_token_expired, token_family_new
-from apps.oauth.refresh_read import refresh_token_read
+from apps.oauth.token_reads import code_grant_read, refresh_token_read
 from apps.oauth.token_rows import token_rows_write
 from apps.oauth.tokens import verify_access_token
 from apps.tenants.selectors import tenant_refresh_token_lifetimes
@@ -135,13 +135,7 @@ class PortcullisValidator(OAuth2Validator):
         a transaction), so two concurrent exchanges of one code cannot both succeed."""
         context = current()
         if context.code_grant is None:
-            context.code_grant = (
-                Grant.objects.for_tenant(context.tenant)
-                .select_for_update(of=("self",))  # the code's row only, not the user's
-                .filter(code=code)
-                .select_related("user")
-                .first()
-            ) or False
+            context.code_grant = code_grant_read(tenant_id=context.tenant.pk, code=code) or False
         return context.code_grant or None
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:

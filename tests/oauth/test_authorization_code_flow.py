@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from http import HTTPStatus
 
 import jwt
+import requests
 from django.utils import timezone
 
 from apps.apis.services import api_update
@@ -130,3 +132,28 @@ def test_every_row_carries_the_tenant_the_audience_and_the_user_grant(http, web)
     access_claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert AccessToken.objects.get().jti == access_claims["jti"]
     assert body["refresh_token"].count(".") == 0 and len(body["refresh_token"]) >= 43  # opaque, not a JWT
+
+
+def test_two_exchanges_of_one_code_at_once_issue_one_set_of_tokens(http, web):  # noqa: F811
+    # given a code
+    code = location_params(authorize(http, web))["code"]
+    barrier, statuses = threading.Barrier(2), []
+
+    def exchange_it():
+        session = requests.Session()
+        barrier.wait()
+        statuses.append(
+            session.post(
+                f"{http.base_url}/t/{web.tenant.slug}/oauth/token", data=web.token_form(code), timeout=10
+            ).status_code
+        )
+        session.close()
+
+    # when two requests present it at the same moment
+    threads = [threading.Thread(target=exchange_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then the code's row lock lets one through; the other finds the code used (a replay)
+    assert sorted(statuses) == [HTTPStatus.OK, HTTPStatus.BAD_REQUEST], statuses

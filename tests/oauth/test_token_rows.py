@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from apps.grants.models import UserGrant
-from apps.oauth.models import AccessToken, IDToken, RefreshToken, checksum
-from apps.oauth.refresh_read import refresh_token_read
+from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken, checksum
+from apps.oauth.token_reads import code_grant_read, refresh_token_read
 from apps.oauth.token_rows import _write_with_the_orm, token_rows_write
 from tests.oauth.test_refresh_and_revocation import refresh, tokens_for
 from tests.oauth.user_flow import web  # noqa: F401
@@ -161,3 +161,27 @@ def test_the_refresh_read_returns_what_the_orm_would(web):  # noqa: F811
     assert refresh_token_read(tenant_id=web.tenant.pk, token="orphan").pk == orphan.pk
     assert refresh_token_read(tenant_id=web.tenant.pk, token="unknown") is None
     assert refresh_token_read(tenant_id=web.tenant.pk + 1000, token="rt") is None
+
+
+@pytest.mark.django_db
+def test_the_code_read_returns_what_the_orm_would(web):  # noqa: F811
+    """``code_grant_read`` (one cached statement, the code's row locked) against the queryset it replaces."""
+    Grant.objects.create(
+        tenant=web.tenant,
+        application=web.application,
+        user=web.user,
+        code="the-code",
+        expires=timezone.now(),
+        redirect_uri="https://app.example.com/callback",
+        scope="openid",
+        claims="{}",
+    )
+    read = code_grant_read(tenant_id=web.tenant.pk, code="the-code")
+    expected = Grant.objects.select_related("user").get(code="the-code")
+    for got, want in ((read, expected), (read.user, expected.user)):
+        assert type(got) is type(want)
+        assert {f.attname: getattr(got, f.attname) for f in want._meta.concrete_fields} == {
+            f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields
+        }
+    assert code_grant_read(tenant_id=web.tenant.pk, code="another") is None
+    assert code_grant_read(tenant_id=web.tenant.pk + 1000, code="the-code") is None
