@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
@@ -14,6 +12,7 @@ from apps.accounts.models import User
 from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.core.client_ip import client_ip
 
 # One message for a wrong password, an unknown user and a deactivated user (Auth0's wording):
 # the sign-in page must not tell anyone whether an account exists.
@@ -97,13 +96,6 @@ def portal_admin_create(*, username: str, password: str, tenants=(), email: str 
     return user
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
-    except ValueError:
-        return None
-
-
 def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User | None:
     """Check ``username``/``password`` within ``tenant`` and, if they match, sign the user in.
 
@@ -119,7 +111,7 @@ def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: s
     if user is not None and user.tenant_id != tenant.pk:
         user = None  # the backend guarantees this; a second look costs nothing
     target = username[:AUDITED_USERNAME_MAX_LENGTH]
-    ip = _client_ip(request)
+    ip = client_ip(request)
     data = {"ip": ip} if ip else {}
     if user is None:
         audit_record(

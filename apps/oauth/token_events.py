@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
 from django.http import HttpRequest
 
 from apps.audit.models import TokenEvent
 from apps.audit.token_log import token_event_record
+from apps.core.client_ip import client_ip
 from apps.oauth.constants import PARAM_AUDIENCE, PARAM_CLIENT_ID, PARAM_GRANT_TYPE
 from apps.oauth.grants.registry import rules_for
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    address = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:
-        return None
 
 
 def _text(value: str, max_length: int) -> str:
@@ -46,7 +38,7 @@ def token_request_logged(
         jti=context.jti if context else "",
         error=_text(error, 64),
         error_description=_text(error_description, 500),
-        ip=_client_ip(request),
+        ip=client_ip(request),
     )
 
 

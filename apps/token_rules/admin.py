@@ -23,6 +23,7 @@ from apps.apis.selectors import api_get_by_identifier
 from apps.applications.models import Application
 from apps.applications.selectors import application_get_for_token
 from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin, member_tenant_ids, scope_to_tenants
+from apps.dashboard.forms import ScopeListField
 from apps.oauth import errors
 from apps.oauth.constants import GrantType
 from apps.oauth.grants.client_credentials import client_credentials_preview
@@ -40,32 +41,6 @@ MSG_DRY_RUN_CROSS_TENANT = "The application and the API must belong to the same 
 MSG_DRY_RUN_GRANT_TYPE = (
     "This application may not use client_credentials: the token endpoint answers unauthorized_client."
 )
-
-
-def _split(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return value.split()
-    return [str(item) for item in value]
-
-
-class ScopeListField(forms.CharField):
-    """Scopes as the ``scope`` parameter writes them, space-separated; cleans to ``list[str]``."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("help_text", "Space-separated, e.g. read:things write:things.")
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> str:
-        return " ".join(_split(value))
-
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        return _split(value)
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        return _split(initial) != self.to_python(data)
 
 
 class TokenRuleForm(ServiceModelForm):
