@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from apps.accounts.services import portal_admin_create
 from apps.applications.models import Application
-from tests.factories import ApiFactory, TenantFactory
+from tests.factories import ApiFactory, ApplicationFactory, TenantFactory
 
 pytestmark = pytest.mark.browser
 
@@ -96,3 +96,22 @@ def test_portal_admin_registers_an_m2m_app_whose_secret_works(page: Page, live_s
     )
     assert response.status_code == HTTPStatus.OK, response.text
     assert response.json()["scope"] == "read:reports"
+
+
+def test_the_token_rules_dry_run_shows_a_refusal_whole(page: Page, live_server) -> None:
+    # given an application without a client grant for an API with a long identifier
+    tenant = TenantFactory(slug="browser-rules")
+    api = ApiFactory(tenant=tenant, identifier="https://" + "very-long-api-name." * 4 + "example.com")
+    application = ApplicationFactory(tenant=tenant, app_type=Application.AppType.MACHINE_TO_MACHINE.value)
+    portal_admin_create(username="rui", password=PASSWORD, tenants=[tenant])
+    base = live_server.url
+    page.goto(f"{base}/admin/")
+    page.fill("#id_username", "rui")
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    # when they dry-run the pair
+    page.goto(f"{base}/admin/token_rules/tokenrule/dry-run/?application={application.pk}&api={api.pk}")
+    refusal = page.locator("#dry-run-refusal")
+    # then the refusal the token endpoint would give is there, wrapped inside the page, not cut off
+    expect(refusal).to_contain_text("access_denied")
+    assert refusal.evaluate("e => e.scrollWidth <= e.clientWidth")
