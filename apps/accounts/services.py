@@ -8,15 +8,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 
+from apps.accounts.errors import WrongCredentials
 from apps.accounts.models import User
 from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.client_ip import client_ip
 
-# One message for a wrong password, an unknown user and a deactivated user (Auth0's wording):
-# the sign-in page must not tell anyone whether an account exists.
-WRONG_CREDENTIALS_MESSAGE = "Wrong email or password."
 # The username as typed goes into the audit trail (never the password), bounded like a username.
 AUDITED_USERNAME_MAX_LENGTH = 150
 
@@ -96,32 +94,64 @@ def portal_admin_create(*, username: str, password: str, tenants=(), email: str 
     return user
 
 
-def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User | None:
-    """Check ``username``/``password`` within ``tenant`` and, if they match, sign the user in.
+def credentials_check(*, tenant, username: str, password: str, ip: str | None, client_id: str = "") -> User:
+    """The tenant's user with this ``username`` and ``password``, or a ``SignInRefused``.
 
-    Returns the user, or None for a wrong password, an unknown user or a deactivated user
-    alike (show ``WRONG_CREDENTIALS_MESSAGE``). ``TenantAwareModelBackend`` looks only inside
-    ``tenant`` and spends the same hashing work on unknown users. Both outcomes are audit
-    events, with the username as typed as their target.
+    The one check behind every password sign-in: the login page and the password grant.
+    ``TenantAwareModelBackend`` looks only inside ``tenant`` and spends the same hashing work
+    on unknown users. A refusal is an audit event (the username as typed is its target, never
+    the password; ``client_id`` says which application asked, empty for the login page). A
+    success is not recorded here: the caller records the sign-in when it completes.
     """
     if tenant is None:
         # tenant=None would ask the backend for a portal admin: never through end-user pages.
         raise ValueError("End users sign in to a tenant.")
-    user = authenticate(request, username=username, password=password, tenant=tenant)
+    user = authenticate(None, username=username, password=password, tenant=tenant)
     if user is not None and user.tenant_id != tenant.pk:
         user = None  # the backend guarantees this; a second look costs nothing
-    target = username[:AUDITED_USERNAME_MAX_LENGTH]
-    ip = client_ip(request)
-    data = {"ip": ip} if ip else {}
     if user is None:
-        audit_record(
-            tenant=tenant,
-            type=AuditEvent.Type.USER_LOGIN_FAILED,
-            actor=AnonymousUser(),
-            target=target,
-            data=data,
-        )
-        return None
+        refusal = WrongCredentials()
+        login_failure_record(tenant=tenant, username=username, ip=ip, client_id=client_id, refusal=refusal)
+        raise refusal
+    return user
+
+
+def _login_event_data(*, ip: str | None, client_id: str, **extra) -> dict:
+    data = {"ip": ip} if ip else {}
+    if client_id:
+        data["client_id"] = client_id
+    return data | extra
+
+
+def login_failure_record(*, tenant, username: str, ip: str | None, client_id: str, refusal) -> None:
+    """An audit event for a refused sign-in, with Auth0's error name as its ``reason``."""
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.USER_LOGIN_FAILED,
+        actor=AnonymousUser(),
+        target=username[:AUDITED_USERNAME_MAX_LENGTH],
+        data=_login_event_data(ip=ip, client_id=client_id, reason=refusal.code),
+    )
+
+
+def login_success_record(*, tenant, user: User, username: str, ip: str | None, client_id: str = "") -> None:
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.USER_LOGIN,
+        actor=user,
+        target=username[:AUDITED_USERNAME_MAX_LENGTH],
+        data=_login_event_data(ip=ip, client_id=client_id),
+    )
+
+
+def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User:
+    """Check ``username``/``password`` within ``tenant`` (``credentials_check``) and sign the user in.
+
+    Raises ``SignInRefused`` (show its ``message``: the same for a wrong password, an unknown
+    user and a deactivated user).
+    """
+    ip = client_ip(request)
+    user = credentials_check(tenant=tenant, username=username, password=password, ip=ip)
     end_user_login(request, user)
-    audit_record(tenant=tenant, type=AuditEvent.Type.USER_LOGIN, actor=user, target=target, data=data)
+    login_success_record(tenant=tenant, user=user, username=username, ip=ip)
     return user

@@ -11,9 +11,10 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from apps.accounts.errors import SignInRefused
 from apps.accounts.forms import LoginForm
 from apps.accounts.redirects import default_after_login_path, login_path, safe_next_path, tenant_path
-from apps.accounts.services import WRONG_CREDENTIALS_MESSAGE, end_user_sign_in
+from apps.accounts.services import end_user_sign_in
 from apps.accounts.sessions import end_user_for_request, end_user_logout
 
 
@@ -32,15 +33,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
     next_path = _next_path(request)
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        user = end_user_sign_in(
-            request=request,
-            tenant=tenant,
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["password"],
-        )
-        if user is not None:
+        try:
+            end_user_sign_in(
+                request=request,
+                tenant=tenant,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except SignInRefused as refusal:
+            form.add_error(None, refusal.message)
+        else:
             return HttpResponseRedirect(next_path or default_after_login_path(tenant))
-        form.add_error(None, WRONG_CREDENTIALS_MESSAGE)
     context = {
         "tenant": tenant,
         "form": form,

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from apps.accounts.services import WRONG_CREDENTIALS_MESSAGE
+from apps.accounts.errors import WRONG_CREDENTIALS_MESSAGE
 from apps.accounts.sessions import AUTH_TIME_SESSION_KEY
 from apps.audit.models import AuditEvent
 from tests.accounts.conftest import csrf_token, post_form, session_of, sign_in

@@ -1,0 +1,55 @@
+"""Why a sign-in (login page, password grant, one-time code) was refused: typed, with Auth0's names.
+
+Every surface renders the same refusal its own way: the token endpoint as RFC 6749 JSON with
+``code`` as ``error`` (Auth0's wording in ``message``), the login page as a readable message.
+Messages are constants that tests assert against. None of them says whether an account exists.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+# One message for a wrong password, an unknown user and a deactivated user (Auth0's wording):
+# nothing a client sees may tell whether an account exists.
+WRONG_CREDENTIALS_MESSAGE = "Wrong email or password."
+ACCOUNT_BLOCKED_MESSAGE = "Your account has been blocked after multiple consecutive login attempts."
+IP_THROTTLED_MESSAGE = (
+    "We have detected suspicious login behavior and further attempts will be blocked. "
+    "Please contact the administrator."
+)
+
+
+class SignInRefused(Exception):
+    """A refused sign-in. ``code`` is Auth0's error name, ``status`` the token endpoint's status."""
+
+    code: str = "invalid_grant"
+    status: HTTPStatus = HTTPStatus.FORBIDDEN
+    message: str = WRONG_CREDENTIALS_MESSAGE
+    retry_after: int | None = None
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        if message is not None:
+            self.message = message
+        if retry_after is not None:
+            self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+class WrongCredentials(SignInRefused):
+    """Wrong password, unknown user or deactivated user: always the same answer (Auth0: 403)."""
+
+
+class AccountBlocked(SignInRefused):
+    """Brute-force protection: too many consecutive failures for this account from this IP."""
+
+    code = "too_many_attempts"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    message = ACCOUNT_BLOCKED_MESSAGE
+
+
+class IpThrottled(SignInRefused):
+    """Suspicious-IP throttling: too many failures across accounts from this IP (``retry_after`` set)."""
+
+    code = "too_many_attempts"
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    message = IP_THROTTLED_MESSAGE
