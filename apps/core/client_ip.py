@@ -20,3 +20,12 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
     except ValueError:
         return None
+
+
+def end_user_ip(*, peer_ip: str | None, forwarded_for: str | None, application) -> str | None:
+    """The end user's IP for a request a backend makes on their behalf (the password grant).
+
+    Auth0's ``auth0-forwarded-for`` header names the user's address, but only a confidential
+    client the admin trusts for it may set it; from anyone else it is ignored.
+    """
+    return peer_ip
