@@ -46,7 +46,9 @@ class Application(AbstractApplication):
         REFRESH_TOKEN = "refresh_token", "Refresh token"
         CLIENT_CREDENTIALS = "client_credentials", "Client credentials"
         PASSWORD = "password", "Password"
+        PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm", "Password (realm)"
         MFA_OTP = "http://auth0.com/oauth/grant-type/mfa-otp", "MFA OTP"
+        MFA_RECOVERY_CODE = "http://auth0.com/oauth/grant-type/mfa-recovery-code", "MFA recovery code"
 
     class AuthMethod(models.TextChoices):
         NONE = "none", "None (public client)"

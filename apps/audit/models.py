@@ -76,6 +76,18 @@ class TokenEvent(models.Model):
         FAILED_AUTHORIZATION_CODE = "feacft", "Failed exchange (authorization code for access token)"
         SUCCESS_REFRESH_TOKEN = "sertft", "Success exchange (refresh token for access token)"
         FAILED_REFRESH_TOKEN = "fertft", "Failed exchange (refresh token for access token)"
+        SUCCESS_PASSWORD = "sepft", "Success exchange (password for access token)"
+        FAILED_PASSWORD = "fepft", "Failed exchange (password for access token)"
+        SUCCESS_MFA_OTP = "seotpft", "Success exchange (password and OTP challenge for access token)"
+        FAILED_MFA_OTP = "feotpft", "Failed exchange (password and OTP challenge for access token)"
+        SUCCESS_MFA_RECOVERY_CODE = (
+            "sercft",
+            "Success exchange (password and MFA recovery code for access token)",
+        )
+        FAILED_MFA_RECOVERY_CODE = (
+            "fercft",
+            "Failed exchange (password and MFA recovery code for access token)",
+        )
         SUCCESS_REVOCATION = "srrt", "Success revocation"
         FAILED_EXCHANGE = "fe", "Failed exchange (malformed request)"
 

@@ -22,7 +22,10 @@ def context_for(request: HttpRequest, params=None) -> OAuthContext:
     context = getattr(request, "oauth", None)
     if context is None:
         context = request.oauth = OAuthContext(
-            tenant=request.tenant, issuer=issuer_for_request(request), params=list(params or ())
+            tenant=request.tenant,
+            issuer=issuer_for_request(request),
+            params=list(params or ()),
+            http_request=request,
         )
     return context
 

@@ -11,6 +11,8 @@ AuthMethod = Application.AuthMethod
 ACCESS_TOKEN_JWT_TYPE = "at+jwt"
 # Auth0's "gty" claim for tokens minted by the client credentials grant.
 GTY_CLIENT_CREDENTIALS = "client-credentials"
+# ... and for tokens issued by the password grants (both of Auth0's names for it).
+GTY_PASSWORD = "password"
 # Auth0: the "sub" of a machine-to-machine token is "<client_id>@clients".
 M2M_SUBJECT_SUFFIX = "@clients"
 

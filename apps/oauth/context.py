@@ -46,6 +46,10 @@ class OAuthContext:
     id_token_row: Any = field(default=None, repr=False)
     # A refusal that must still commit what it wrote (a replayed code or refresh token revokes).
     keep_writes: bool = False
+    # The Django request (grants that sign a user in read the end user's address from it), and that
+    # address once known: the token log records it instead of the calling backend's.
+    http_request: Any = field(default=None, repr=False)
+    end_user_ip: str | None = None
 
     def row_binding(self) -> dict[str, Any]:
         """What every code and token row written for this request is bound to (and revoked with)."""

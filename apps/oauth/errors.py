@@ -59,6 +59,8 @@ MSG_REFRESH_TOKEN_EXPIRED = (
     "Expired refresh token: its absolute lifetime or its inactivity lifetime has passed; sign in again."
 )
 MSG_PKCE_METHOD = "code_challenge_method must be S256 (plain is not accepted)."
+MSG_MISSING_PARAMETER = "Missing required parameter: {name}"
+MSG_UNKNOWN_REALM = "Unknown realm '{realm}': this tenant's user database is '{connection}'."
 MSG_TOKEN_HOOK_FAILED = (
     "The token could not be issued: the tenant's token hook failed (recorded for the tenant's admins)."
 )
@@ -140,6 +142,32 @@ class InvalidTarget(OAuthError):
 
 class UnsupportedGrantType(OAuthError):
     error = "unsupported_grant_type"
+
+
+class SignInFailed(OAuthError):
+    """A refused end-user sign-in at the token endpoint (``apps.accounts.errors.SignInRefused``),
+    rendered with the refusal's own Auth0 error name and status: ``invalid_grant`` 403 for wrong
+    credentials, ``too_many_attempts`` 429 (with ``Retry-After`` when the refusal says when to
+    come back), ``mfa_required`` 403 with the ``mfa_token`` to continue with."""
+
+    def __init__(self, refusal, *, request=None, extra: dict[str, str] | None = None) -> None:
+        self.error = refusal.code
+        self.status_code = refusal.status
+        self.retry_after = refusal.retry_after
+        self.extra = dict(extra or {})
+        super().__init__(refusal.message, request=request)
+
+    @property
+    def twotuples(self) -> list[tuple[str, str]]:
+        """oauthlib renders its JSON body from these: the extra members (``mfa_token``) too."""
+        return [*super().twotuples, *self.extra.items()]
+
+    def as_dict(self) -> dict[str, str]:
+        return super().as_dict() | self.extra
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 class ServerError(OAuthError):

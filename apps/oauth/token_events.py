@@ -38,7 +38,7 @@ def token_request_logged(
         jti=context.jti if context else "",
         error=_text(error, 64),
         error_description=_text(error_description, 500),
-        ip=client_ip(request),
+        ip=(context and context.end_user_ip) or client_ip(request),
     )
 
 

@@ -106,6 +106,11 @@ class PortcullisValidator(OAuth2Validator):
         request.scopes = rules_for_request(request).check_scopes(request, current(), list(scopes))
         return True
 
+    # --- The password grant: the rules sign the user in (``grants.password``) ---------------------
+    def validate_user(self, username, password, client, request, *args, **kwargs) -> bool:
+        rules_for_request(request).authenticate(request, current(), username=username, password=password)
+        return True
+
     # --- Authorization codes ----------------------------------------------------------------
     def _create_authorization_code(self, request, code, expires=None):
         context = current()

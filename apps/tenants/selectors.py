@@ -194,3 +194,15 @@ def refresh_token_lifetimes_overridden() -> dict[int, RefreshTokenLifetimes]:
     """
     rows = Tenant.objects.filter(settings__has_key=REFRESH_TOKEN_SETTINGS_KEY).values_list("pk", "settings")
     return {pk: refresh_token_lifetimes_of(tenant_settings) for pk, tenant_settings in rows}
+
+
+# --- The tenant's user database (Auth0's "database connection") ----------------------------------
+# Its name is the ``realm`` of Auth0's password-realm grant.
+DEFAULT_DATABASE_CONNECTION = "Username-Password-Authentication"
+DATABASE_CONNECTION_SETTING = "database_connection_name"
+
+
+def tenant_database_connection(*, tenant: Tenant) -> str:
+    """The name of the tenant's user database, read from the (cached) tenant instance: no query."""
+    name = (tenant.settings or {}).get(DATABASE_CONNECTION_SETTING)
+    return name if isinstance(name, str) and name else DEFAULT_DATABASE_CONNECTION

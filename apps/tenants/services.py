@@ -15,6 +15,7 @@ published); after a revocation, that window is the bound on "at once".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -485,5 +486,36 @@ def tenant_refresh_token_lifetimes_set(
         },
     )
     # The token path reads the tenant (and so these settings) through the TTL cache.
+    ttlcache.invalidate(tenant_cache_key(tenant.slug))
+    return tenant
+
+
+# --- The tenant's user database name ------------------------------------------------------------
+DATABASE_CONNECTION_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,126}[A-Za-z0-9])?$")
+MSG_DATABASE_CONNECTION_NAME = (
+    "A database name is 1-128 letters, digits, hyphens or underscores, starting and ending with a "
+    "letter or digit (like Auth0's Username-Password-Authentication)."
+)
+
+
+@transaction.atomic
+def tenant_database_connection_set(*, tenant: Tenant, name: str, actor=None) -> Tenant:
+    """Rename the tenant's user database: the ``realm`` the password-realm grant must name."""
+    from apps.tenants.selectors import DATABASE_CONNECTION_SETTING
+
+    if not DATABASE_CONNECTION_NAME_RE.match(name or ""):
+        raise ValidationError(MSG_DATABASE_CONNECTION_NAME, code="invalid_database_connection_name")
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    settings = dict(locked.settings or {})
+    settings[DATABASE_CONNECTION_SETTING] = name
+    Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
+    tenant.settings = settings
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=tenant.slug,
+        data={"changed": [f"settings.{DATABASE_CONNECTION_SETTING}"], "name": name},
+    )
     ttlcache.invalidate(tenant_cache_key(tenant.slug))
     return tenant

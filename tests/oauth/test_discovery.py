@@ -23,7 +23,9 @@ def test_discovery_lists_the_endpoints_that_exist(http, live_server, m2m):
     assert metadata["grant_types_supported"] == [
         "authorization_code",
         "client_credentials",
+        "http://auth0.com/oauth/grant-type/password-realm",
         "implicit",
+        "password",
         "refresh_token",
     ]
     assert set(metadata["token_endpoint_auth_methods_supported"]) == {

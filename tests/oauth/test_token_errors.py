@@ -157,10 +157,12 @@ CASES = [
     ),
     Case(
         "unsupported grant type",
-        lambda s: {"data": s.form(grant_type="password", username="u", password="p")},
+        lambda s: {
+            "data": s.form(grant_type="urn:ietf:params:oauth:grant-type:device_code", device_code="d")
+        },
         HTTPStatus.BAD_REQUEST,
         "unsupported_grant_type",
-        errors.MSG_UNSUPPORTED_GRANT_TYPE.format(grant_type="password"),
+        errors.MSG_UNSUPPORTED_GRANT_TYPE.format(grant_type="urn:ietf:params:oauth:grant-type:device_code"),
     ),
     Case(
         "unknown grant type",

@@ -8,11 +8,18 @@ from apps.oauth.authorization.rules import AUTHORIZATION_RULES
 from apps.oauth.grants.authorization_code import AuthorizationCodeRules
 from apps.oauth.grants.base import GrantRules
 from apps.oauth.grants.client_credentials import ClientCredentialsRules
+from apps.oauth.grants.password import PasswordRealmRules, PasswordRules
 from apps.oauth.grants.refresh_token import RefreshTokenRules
 
 GRANT_RULES: dict[str, GrantRules] = {
     rules.grant_type: rules
-    for rules in (ClientCredentialsRules(), AuthorizationCodeRules(), RefreshTokenRules())
+    for rules in (
+        ClientCredentialsRules(),
+        AuthorizationCodeRules(),
+        RefreshTokenRules(),
+        PasswordRules(),
+        PasswordRealmRules(),
+    )
 }
 SUPPORTED_GRANT_TYPES: frozenset[str] = frozenset(GRANT_RULES)
 
