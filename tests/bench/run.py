@@ -349,7 +349,8 @@ def add_bench_web_app(env: dict[str, str]) -> dict[str, str]:
         "from apps.applications.services import AppType, application_create\n"
         "from apps.tenants.models import Tenant\n"
         "created = application_create(tenant=Tenant.objects.get(slug='demo'), name='Bench web (first party)',\n"
-        f"                             app_type=AppType.REGULAR_WEB, callbacks=[{BENCH_CALLBACK!r}])\n"
+        f"                             app_type=AppType.REGULAR_WEB, callbacks=[{BENCH_CALLBACK!r}],\n"
+        "                             grant_types=['authorization_code', 'refresh_token', 'password'])\n"
         "print('BENCH_APP', json.dumps({'client_id': created.application.client_id,\n"
         "                               'client_secret': created.client_secret}))\n"
     )
@@ -808,6 +809,19 @@ class EndUser:
     def credentials(self) -> dict[str, str]:
         return {"username": self.user["username"], "password": self.user["password"]}
 
+    def password_form(self) -> str:
+        """The password grant wrk repeats: the demo user, the bench web app, the Timesheets API."""
+        return urllib.parse.urlencode(
+            {
+                "grant_type": "password",
+                **self.credentials(),
+                "client_id": self.app["client_id"],
+                "client_secret": self.app["client_secret"],
+                "audience": "https://timesheets.example.com",
+                "scope": "openid read:timesheets",
+            }
+        )
+
     def mint_codes(
         self, count: int, *, parallel: int, budget_seconds: float = MINT_BUDGET_SECONDS
     ) -> list[Code]:
@@ -1117,6 +1131,7 @@ TARGETS = {"refresh": 400.0, "code": 300.0, "login_per_core": 20.0}
 ROW_REFRESH = "token endpoint, refresh_token (rotating)"
 ROW_CODE = "token endpoint, authorization_code + PKCE"
 ROW_LOGIN = "sign-in form POST (Argon2id), 302 = success"
+ROW_PASSWORD = "token endpoint, password grant (Argon2id)"
 
 
 def run_user_rows(
@@ -1192,6 +1207,13 @@ def run_user_rows(
     user.check_login(body, headers)
     log(f"sign-in form POST, c{c}, {config.seconds} s")
     measured(ROW_LOGIN, user.login_url, seconds=config.seconds, body=body, headers=headers, expect=302)
+
+    # The password grant: a sign-in at the token endpoint (Argon2id, attack protection, a user grant,
+    # an audit event) and the user's tokens (access + ID token rows).
+    form = user.password_form()
+    checked = user.token_request(form)
+    log(f"one password grant OK ({token_kinds(checked)}); password grant, c{c}, {config.seconds} s")
+    measured(f"{ROW_PASSWORD}, {token_kinds(checked)}", user.token_url, seconds=config.seconds, body=form)
 
 
 def mint_pool(user: EndUser, size: int, parallel: int) -> list[Code]:
@@ -1368,6 +1390,7 @@ def user_targets(report: Report) -> list[str]:
     refresh = report.load(ROW_REFRESH, USER_CONCURRENCY)
     code = report.load(ROW_CODE, USER_CONCURRENCY)
     login = report.load(ROW_LOGIN, USER_CONCURRENCY)
+    password = report.load(ROW_PASSWORD, USER_CONCURRENCY)
     parts = []
     if refresh is not None:
         parts.append(f"refresh {refresh.rps:,.0f}/s (target >= {TARGETS['refresh']:.0f})")
@@ -1378,6 +1401,8 @@ def user_targets(report: Report) -> list[str]:
             f"sign-in {login.rps:,.1f}/s = **{login.rps / cores:.1f}/s per core** "
             f"(target >= {TARGETS['login_per_core']:.0f} per core)"
         )
+    if password is not None:
+        parts.append(f"password grant {password.rps:,.1f}/s = **{password.rps / cores:.1f}/s per core**")
     lines = [f"- end-user rows at c{USER_CONCURRENCY}: " + "; ".join(parts)] if parts else []
     if code is not None:
         lines.append(
