@@ -65,3 +65,21 @@ def mfa_token_read(*, tenant, token: str, client_id: str) -> MfaTokenClaims:
     if user is None:
         raise MfaTokenInvalid()
     return MfaTokenClaims(user=user, client_id=client_id, audience=audience, scope=scope)
+
+
+def mfa_token_client_id(token: str) -> str:
+    """The client an ``mfa_token`` was issued to (signature checked, expiry not: ``mfa_token_read`` does).
+
+    For endpoints where Auth0 lets the caller present the token without naming its client
+    (``/mfa/associate`` with ``Authorization: Bearer <mfa_token>``). Raises ``MfaTokenInvalid``.
+    """
+    if not isinstance(token, str) or not token or len(token) > MFA_TOKEN_MAX_LENGTH:
+        raise MfaTokenInvalid()
+    try:
+        payload: Any = signing.loads(token, salt=MFA_TOKEN_SALT)
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        raise MfaTokenInvalid() from None
+    client_id = payload.get("c") if isinstance(payload, dict) else None
+    if not isinstance(client_id, str):
+        raise MfaTokenInvalid()
+    return client_id
