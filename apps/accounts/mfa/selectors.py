@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import pyotp
 from django.db import models
 
 from apps.accounts.models import MfaAuthenticator
+from apps.tenants import crypto
 
 # Kept in ``Tenant.settings`` under this key (read from the cached tenant: no query).
 MFA_POLICY_SETTING = "mfa_policy"
@@ -50,3 +54,41 @@ def authenticator_list(*, tenant, user, confirmed_only: bool = False) -> list[Mf
     if confirmed_only:
         rows = rows.filter(confirmed_at__isnull=False)
     return list(rows)
+
+
+def totp_barcode_uri(*, tenant, user, secret: str) -> str:
+    """``otpauth://totp/<issuer>:<username>?secret=…&issuer=…`` (the Key Uri Format apps scan).
+
+    The issuer label is the tenant's name: what the user sees next to the code in their app.
+    """
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=tenant.name or tenant.slug)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEnrolment:
+    """An associated, not yet confirmed authenticator: its secret is still the user's to scan."""
+
+    authenticator_id: int
+    secret: str = field(repr=False)
+    barcode_uri: str = field(repr=False)
+
+
+def pending_enrolment(*, tenant, user) -> PendingEnrolment | None:
+    """The user's newest unconfirmed authenticator, with its secret, for the enrolment pages.
+
+    Only unconfirmed secrets are ever read back: a confirmed authenticator's secret is never shown.
+    """
+    row = (
+        MfaAuthenticator.objects.for_tenant(tenant)
+        .filter(user=user, confirmed_at__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if row is None:
+        return None
+    secret = crypto.decrypt(row.secret_encrypted).decode()
+    return PendingEnrolment(
+        authenticator_id=row.pk,
+        secret=secret,
+        barcode_uri=totp_barcode_uri(tenant=tenant, user=user, secret=secret),
+    )

@@ -27,7 +27,13 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from apps.accounts.errors import InvalidOtp, InvalidRecoveryCode, MfaTooManyAttempts, SignInRefused
-from apps.accounts.mfa.selectors import MFA_POLICY_SETTING, MfaPolicy, mfa_enrolled, mfa_policy
+from apps.accounts.mfa.selectors import (
+    MFA_POLICY_SETTING,
+    MfaPolicy,
+    mfa_enrolled,
+    mfa_policy,
+    totp_barcode_uri,
+)
 from apps.accounts.models import MfaAuthenticator, MfaRecoveryCode, User
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
@@ -115,11 +121,6 @@ def tenant_mfa_policy_set(*, tenant: Tenant, policy: str, actor=None) -> Tenant:
 # --- Enrolment ---------------------------------------------------------------------------------
 
 
-def _barcode_uri(*, tenant: Tenant, user: User, secret: str) -> str:
-    """``otpauth://totp/<issuer>:<username>?secret=…&issuer=…`` (the Key Uri Format apps scan)."""
-    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=tenant.name or tenant.slug)
-
-
 @transaction.atomic
 def totp_associate(*, tenant: Tenant, user: User) -> Association:
     """Associate a new, UNCONFIRMED TOTP authenticator with ``user`` (Auth0's ``POST /mfa/associate``).
@@ -153,7 +154,7 @@ def totp_associate(*, tenant: Tenant, user: User) -> Association:
         authenticator_id=authenticator.pk,
         id=authenticator.public_id,
         secret=secret,
-        barcode_uri=_barcode_uri(tenant=tenant, user=user, secret=secret),
+        barcode_uri=totp_barcode_uri(tenant=tenant, user=user, secret=secret),
         recovery_codes=codes,
     )
 
