@@ -66,6 +66,8 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
     "accounts.user": ("add", "view"),
+    # "delete" is what resetting a user's MFA on the user admin requires (no admin of its own).
+    "accounts.mfaauthenticator": ("view", "delete"),
 }
 
 
