@@ -312,6 +312,14 @@ LOGGING = {
 # TOKEN_ENDPOINT_AUTH_METHOD); tests do, through pytest-django's `settings` fixture.
 SAMPLE_WEB = None
 
+# --- Multi-factor authentication (TOTP, apps/accounts/mfa) ---------------------------------
+# Auth0's mfa_token lives 10 minutes; the login page's pending second step lives as long.
+MFA_TOKEN_LIFETIME_SECONDS = int(os.environ.get("MFA_TOKEN_LIFETIME_SECONDS", "600"))
+# Consecutive wrong one-time or recovery codes (per tenant and user, counted in the cache: shared
+# by all processes with REDIS_URL) before further codes are refused for MFA_LOCKOUT_SECONDS.
+MFA_MAX_FAILED_ATTEMPTS = int(os.environ.get("MFA_MAX_FAILED_ATTEMPTS", "10"))
+MFA_LOCKOUT_SECONDS = int(os.environ.get("MFA_LOCKOUT_SECONDS", "900"))
+
 # --- Dynamic client registration (RFC 7591, /t/<tenant>/oidc/register) --------------------
 # Registrations (successful or not) allowed per client IP address and tenant in each window.
 # Counted in the cache: shared by all processes with REDIS_URL, per process without it.

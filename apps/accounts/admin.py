@@ -9,13 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import password_validation
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 
+from apps.accounts.mfa.selectors import authenticator_list
+from apps.accounts.mfa.services import mfa_reset
 from apps.accounts.models import User
 from apps.accounts.services import portal_admin_create, user_create
-from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin
+from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin, confirm_response
 from apps.tenants.models import Tenant
 
 
@@ -81,6 +87,7 @@ class UserAdmin(TenantScopedAdmin):
     fieldsets = (
         (None, {"fields": ("username", "tenant", "email", "first_name", "last_name")}),
         ("Status", {"fields": ("is_active", "is_staff", "is_superuser", "last_login", "date_joined")}),
+        ("Multi-factor authentication", {"fields": ("mfa_authenticators",)}),
         ("Portal", {"fields": ("managed_tenants",)}),
     )
     add_fieldsets = (
@@ -99,6 +106,71 @@ class UserAdmin(TenantScopedAdmin):
     @admin.display(description="Manages tenants")
     def managed_tenants(self, obj: User) -> str:
         return ", ".join(membership.tenant.slug for membership in obj.memberships.select_related("tenant"))
+
+    @admin.display(description="Authenticators")
+    def mfa_authenticators(self, obj: User) -> str:
+        """Type, confirmed, added: never the secret. The reset link's page checks the permission."""
+        if obj.tenant_id is None:
+            return "—"
+        rows = authenticator_list(tenant=obj.tenant, user=obj)
+        if not rows:
+            return "None: the user signs in with the password alone (or enrols, if the tenant requires MFA)."
+        table = format_html(
+            "<table><thead><tr><th>Type</th><th>Confirmed</th><th>Added</th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row.get_type_display(),
+                        "yes" if row.confirmed else "no (enrolment not finished)",
+                        row.created_at,
+                    )
+                    for row in rows
+                ),
+            ),
+        )
+        url = reverse("admin:accounts_user_reset_mfa", args=[obj.pk])
+        return format_html('{}<p><a class="button" href="{}">Reset MFA</a></p>', table, url)
+
+    def has_mfa_reset_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.delete_mfaauthenticator")
+
+    def get_urls(self) -> list[URLPattern]:
+        reset = path(
+            "<path:object_id>/reset-mfa/",
+            self.admin_site.admin_view(self.reset_mfa_view),
+            name="accounts_user_reset_mfa",
+        )
+        return [reset, *super().get_urls()]
+
+    def reset_mfa_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET asks for confirmation; POST removes the user's authenticators and recovery codes (``mfa_reset``)."""
+        user = self.get_object(request, unquote(object_id))  # scoped: another tenant's user is None
+        if user is None or user.tenant_id is None:
+            raise Http404("No such end user.")
+        if not self.has_mfa_reset_permission(request):
+            raise PermissionDenied
+        change_url = reverse("admin:accounts_user_change", args=[user.pk])
+        if request.method != "POST":
+            return confirm_response(
+                request,
+                self,
+                title="Reset multi-factor authentication",
+                obj=user,
+                message=(
+                    "This removes the user's authenticators and recovery codes and lifts a block after "
+                    "wrong codes. They then sign in with their password alone, or set up a new "
+                    "authenticator at their next sign-in if the tenant requires MFA."
+                ),
+                button="Reset MFA",
+                cancel_url=change_url,
+            )
+        removed = mfa_reset(tenant=user.tenant, user=user, actor=request.user)
+        self.message_user(
+            request, f"MFA reset for {user.username}: {removed} authenticator(s) removed.", messages.SUCCESS
+        )
+        return HttpResponseRedirect(change_url)
 
     # No user_update / user_delete service yet: existing users are read-only, for everyone.
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:

@@ -53,3 +53,57 @@ class IpThrottled(SignInRefused):
     code = "too_many_attempts"
     status = HTTPStatus.TOO_MANY_REQUESTS
     message = IP_THROTTLED_MESSAGE
+
+
+# --- Multi-factor authentication (Auth0's MFA API and its mfa-otp / mfa-recovery-code grants) ----
+MFA_TOKEN_MALFORMED_MESSAGE = "Malformed mfa_token"
+MFA_TOKEN_EXPIRED_MESSAGE = "mfa_token is expired"
+INVALID_OTP_MESSAGE = "Invalid otp_code."
+INVALID_RECOVERY_CODE_MESSAGE = "Invalid recovery_code."
+MFA_TOO_MANY_ATTEMPTS_MESSAGE = "Too many failed codes. Wait for some minutes before retrying."
+
+
+class MfaTokenInvalid(SignInRefused):
+    """An ``mfa_token`` that is not one we issued, or not for this tenant, client or (active) user.
+
+    Auth0 answers every such case ``invalid_grant`` "Malformed mfa_token": the caller learns only
+    that the token it sent is not usable here.
+    """
+
+    code = "invalid_grant"
+    status = HTTPStatus.FORBIDDEN
+    message = MFA_TOKEN_MALFORMED_MESSAGE
+
+
+class MfaTokenExpired(SignInRefused):
+    """A genuine ``mfa_token`` older than ``MFA_TOKEN_LIFETIME_SECONDS`` (Auth0: ``expired_token``)."""
+
+    code = "expired_token"
+    status = HTTPStatus.FORBIDDEN
+    message = MFA_TOKEN_EXPIRED_MESSAGE
+
+
+class InvalidOtp(SignInRefused):
+    """A wrong, replayed or out-of-window one-time code (Auth0: ``invalid_grant`` "Invalid otp_code.")."""
+
+    code = "invalid_grant"
+    status = HTTPStatus.FORBIDDEN
+    message = INVALID_OTP_MESSAGE
+
+
+class InvalidRecoveryCode(SignInRefused):
+    """A wrong or already used recovery code (Auth0: ``invalid_grant`` "Invalid recovery_code.")."""
+
+    code = "invalid_grant"
+    status = HTTPStatus.FORBIDDEN
+    message = INVALID_RECOVERY_CODE_MESSAGE
+
+
+class MfaTooManyAttempts(AccountBlocked):
+    """Brute-force protection of the second factor: too many consecutive wrong codes for this user.
+
+    Refused even with the right code until ``MFA_LOCKOUT_SECONDS`` pass (``retry_after`` says how
+    long at most) or an admin resets the user's MFA.
+    """
+
+    message = MFA_TOO_MANY_ATTEMPTS_MESSAGE

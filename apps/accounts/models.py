@@ -6,6 +6,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from apps.core.models import TenantOwned
+
 
 class User(AbstractUser):
     """A person who signs in.
@@ -38,3 +40,63 @@ class User(AbstractUser):
     @property
     def is_portal_user(self) -> bool:
         return self.tenant_id is None
+
+
+class MfaAuthenticator(TenantOwned):
+    """A second factor of an end user: for now a TOTP app (RFC 6238), Auth0's ``otp`` authenticator.
+
+    Created unconfirmed by ``totp_associate`` (Auth0's ``/mfa/associate``) and confirmed by the
+    first valid code (``otp_verify``); only confirmed authenticators make a user "enrolled". The
+    shared secret is encrypted at rest (``apps.tenants.crypto``) and shown only at association.
+    ``last_used_step`` is the RFC 6238 time step of the last accepted code: a code is single use,
+    so a code of that step or an earlier one is refused (RFC 6238 section 5.2).
+    """
+
+    class Type(models.TextChoices):
+        OTP = "otp", "One-time password (authenticator app)"
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_authenticators")
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.OTP)
+    secret_encrypted = models.TextField(editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["tenant", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.type} authenticator of {self.user_id}"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+    @property
+    def public_id(self) -> str:
+        """The id Auth0's MFA API shows (``totp|dev_<id>``-like): type and row id, no secret."""
+        return f"{self.type}|dev_{self.pk}"
+
+
+class MfaRecoveryCode(TenantOwned):
+    """One of an end user's recovery codes: shown once at first enrolment, stored only as a keyed hash.
+
+    High-entropy random values (like client secrets), so a keyed HMAC (``code_hash``) is enough; a
+    used code keeps its row with ``used_at`` set, so it can never be accepted again.
+    """
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mfa_recovery_codes")
+    code_hash = models.CharField(max_length=64, editable=False)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="uniq_recovery_code_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"

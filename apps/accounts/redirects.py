@@ -34,6 +34,17 @@ def login_path(tenant, *, next_path: str | None = None) -> str:
     return f"{path}?{urlencode({'next': next_path})}" if next_path else path
 
 
+def mfa_login_path(tenant, *, next_path: str | None = None) -> str:
+    """The login page's second step (a one-time code), returning to ``next_path`` (checked again there)."""
+    path = tenant_path(tenant, "login/mfa")
+    return f"{path}?{urlencode({'next': next_path})}" if next_path else path
+
+
+def account_mfa_path(tenant) -> str:
+    """The end user's MFA settings page."""
+    return tenant_path(tenant, "account/mfa")
+
+
 def logout_path(tenant, *, next_path: str | None = None) -> str:
     """The tenant's sign-out page, returning to ``next_path`` (which the page checks again)."""
     path = tenant_path(tenant, "logout")

@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from apps.accounts.errors import WrongCredentials
+from apps.accounts.mfa.login import mfa_login_begin
+from apps.accounts.mfa.selectors import mfa_needed
 from apps.accounts.models import User
 from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
@@ -64,6 +66,8 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
     "accounts.user": ("add", "view"),
+    # "delete" is what resetting a user's MFA on the user admin requires (no admin of its own).
+    "accounts.mfaauthenticator": ("view", "delete"),
 }
 
 
@@ -144,14 +148,19 @@ def login_success_record(*, tenant, user: User, username: str, ip: str | None, c
     )
 
 
-def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User:
+def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: str) -> User | None:
     """Check ``username``/``password`` within ``tenant`` (``credentials_check``) and sign the user in.
 
-    Raises ``SignInRefused`` (show its ``message``: the same for a wrong password, an unknown
-    user and a deactivated user).
+    Returns None, without signing in, when the user owes a second factor (``mfa_needed``): the
+    session then holds the pending second step (``apps.accounts.mfa.login``) and the caller
+    sends the browser to ``login/mfa``. Raises ``SignInRefused`` (show its ``message``: the same
+    for a wrong password, an unknown user and a deactivated user).
     """
     ip = client_ip(request)
     user = credentials_check(tenant=tenant, username=username, password=password, ip=ip)
+    if mfa_needed(tenant=tenant, user=user):
+        mfa_login_begin(request, user=user, username=username)
+        return None
     end_user_login(request, user)
     login_success_record(tenant=tenant, user=user, username=username, ip=ip)
     return user

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_http_methods
 
 from apps.accounts.errors import SignInRefused
 from apps.accounts.forms import LoginForm
-from apps.accounts.redirects import default_after_login_path, login_path, safe_next_path, tenant_path
+from apps.accounts.redirects import (
+    default_after_login_path,
+    login_path,
+    mfa_login_path,
+    safe_next_path,
+    tenant_path,
+)
 from apps.accounts.services import end_user_sign_in
 from apps.accounts.sessions import end_user_for_request, end_user_logout
 
@@ -34,7 +40,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
-            end_user_sign_in(
+            user = end_user_sign_in(
                 request=request,
                 tenant=tenant,
                 username=form.cleaned_data["username"],
@@ -43,6 +49,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         except SignInRefused as refusal:
             form.add_error(None, refusal.message)
         else:
+            if user is None:  # right password, second factor due: not signed in yet
+                return HttpResponseRedirect(mfa_login_path(tenant, next_path=next_path))
             return HttpResponseRedirect(next_path or default_after_login_path(tenant))
     context = {
         "tenant": tenant,

@@ -43,6 +43,13 @@ class AuditEvent(models.Model):
         TOKEN_RULES_REORDERED = "token_rule.reordered", "Token rules reordered"
         TOKEN_HOOK_DENIED = "token_hook.denied", "Token denied by the token hook"
         TOKEN_HOOK_FAILED = "token_hook.failed", "Token hook failed"
+        MFA_ASSOCIATED = "mfa.associated", "MFA authenticator associated (not yet confirmed)"
+        MFA_ENROLLED = "mfa.enrolled", "MFA authenticator confirmed (enrolled)"
+        MFA_SUCCEEDED = "mfa.succeeded", "MFA code accepted"
+        MFA_FAILED = "mfa.failed", "MFA code refused"
+        MFA_RECOVERY_CODES_ISSUED = "mfa.recovery_codes_issued", "MFA recovery codes issued"
+        MFA_AUTHENTICATOR_DELETED = "mfa.authenticator_deleted", "MFA authenticator removed"
+        MFA_RESET = "mfa.reset", "MFA reset by an admin"
 
     # Nullable: events about the portal itself (not one tenant) have no tenant.
     tenant = models.ForeignKey("tenants.Tenant", null=True, on_delete=models.CASCADE, related_name="+")

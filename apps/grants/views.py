@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from apps.accounts.mfa.selectors import MfaPolicy, mfa_policy
 from apps.accounts.redirects import login_path, tenant_path
 from apps.accounts.sessions import end_user_for_request
 from apps.apis.selectors import scope_descriptions
@@ -41,7 +42,14 @@ def authorized_applications_view(request: HttpRequest) -> HttpResponse:
         for grant in grants
     ]
     return render(
-        request, "grants/authorized_applications.html", {"tenant": request.tenant, "user": user, "rows": rows}
+        request,
+        "grants/authorized_applications.html",
+        {
+            "tenant": request.tenant,
+            "user": user,
+            "rows": rows,
+            "mfa_available": mfa_policy(tenant=request.tenant) != MfaPolicy.NEVER,
+        },
     )
 
 

@@ -25,6 +25,14 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 def parse_token_request(request: HttpRequest) -> Params:
     """The request's body parameters, in order. Raises an ``errors.OAuthError``."""
+    params = parse_body_params(request)
+    _check_grant_type(params)
+    return params
+
+
+def parse_body_params(request: HttpRequest) -> Params:
+    """Form or JSON body parameters with the token endpoint's checks, but no ``grant_type`` rule
+    (for the other endpoints clients post to the same way, e.g. ``mfa/challenge``)."""
     if request.META.get("QUERY_STRING"):
         raise errors.InvalidRequest(errors.MSG_QUERY_NOT_ALLOWED)
     content_type = request.content_type
@@ -42,7 +50,6 @@ def parse_token_request(request: HttpRequest) -> Params:
         raise errors.InvalidRequest(errors.MSG_BAD_CONTENT_TYPE)
     _reject_duplicates(params)
     _reject_control_characters(params)
-    _check_grant_type(params)
     return params
 
 

@@ -7,6 +7,7 @@ from apps.oauth.views.deny_list import deny_list_view
 from apps.oauth.views.discovery import jwks, openid_configuration
 from apps.oauth.views.introspect import introspect_view
 from apps.oauth.views.logout import logout_view
+from apps.oauth.views.mfa import mfa_associate_view, mfa_authenticators_view, mfa_challenge_view
 from apps.oauth.views.register import register_view
 from apps.oauth.views.revoke import revoke_view
 from apps.oauth.views.token import token_view
@@ -26,4 +27,8 @@ urlpatterns = [
     path("userinfo", userinfo_view, name="userinfo"),
     path("oidc/logout", logout_view, name="logout"),
     path("oidc/register", register_view, name="register"),
+    # Auth0's MFA API (Authentication API): not listed in discovery, as Auth0 does not.
+    path("mfa/associate", mfa_associate_view, name="mfa-associate"),
+    path("mfa/challenge", mfa_challenge_view, name="mfa-challenge"),
+    path("mfa/authenticators", mfa_authenticators_view, name="mfa-authenticators"),
 ]

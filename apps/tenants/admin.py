@@ -15,6 +15,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from apps.accounts.mfa.selectors import MFA_POLICY_DEFAULT, MfaPolicy
+from apps.accounts.mfa.selectors import mfa_policy as tenant_mfa_policy
+from apps.accounts.mfa.services import tenant_mfa_policy_set
 from apps.dashboard.admin_base import (
     ReadOnlyAdminMixin,
     ServiceModelForm,
@@ -54,6 +57,18 @@ class TenantChangeForm(ServiceModelForm):
         ),
     )
 
+    # Kept in Tenant.settings (apps.accounts.mfa), not a model field.
+    mfa_policy = forms.ChoiceField(
+        choices=MfaPolicy.choices,
+        initial=MFA_POLICY_DEFAULT,
+        required=False,  # absent from a post (a script's): unchanged
+        label="Multi-factor authentication",
+        help_text=(
+            "Per user: users who set up an authenticator app are asked for a code. Always: every user, "
+            "and users without one set it up at their next sign-in. Never: no second factor at all."
+        ),
+    )
+
     class Meta:
         model = Tenant
         fields = ("name", "default_audience")
@@ -64,6 +79,7 @@ class TenantChangeForm(ServiceModelForm):
             self.fields["allow_dynamic_client_registration"].initial = tenant_dynamic_registration_enabled(
                 tenant=self.instance
             )
+            self.fields["mfa_policy"].initial = tenant_mfa_policy(tenant=self.instance)
 
 
 @admin.register(Tenant)
@@ -82,6 +98,7 @@ class TenantAdmin(TenantScopedAdmin):
     add_form = TenantAddForm
     fieldsets = (
         (None, {"fields": ("slug", "name", "default_audience", "issuer", "created_at")}),
+        ("Security", {"fields": ("mfa_policy",)}),
         ("Advanced", {"fields": ("allow_dynamic_client_registration",)}),
     )
     add_fieldsets = ((None, {"fields": ("slug", "name")}),)
@@ -100,6 +117,11 @@ class TenantAdmin(TenantScopedAdmin):
     def allow_dynamic_client_registration(self, obj: Tenant) -> bool:
         """The switch as a view-only user sees it (editors get the form's checkbox of this name)."""
         return tenant_dynamic_registration_enabled(tenant=obj)
+
+    @admin.display(description="Multi-factor authentication")
+    def mfa_policy(self, obj: Tenant) -> str:
+        """The policy as a view-only user sees it (editors get the form's choice of this name)."""
+        return tenant_mfa_policy(tenant=obj).label
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -125,6 +147,8 @@ class TenantAdmin(TenantScopedAdmin):
             tenant_dynamic_registration_set(
                 tenant=obj, enabled=form.cleaned_data["allow_dynamic_client_registration"], actor=request.user
             )
+        if "mfa_policy" in form.changed_data and form.cleaned_data["mfa_policy"]:
+            tenant_mfa_policy_set(tenant=obj, policy=form.cleaned_data["mfa_policy"], actor=request.user)
 
     def response_add(
         self, request: HttpRequest, obj: Tenant, post_url_continue: str | None = None

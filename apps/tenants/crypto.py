@@ -20,6 +20,7 @@ from django.conf import settings
 ENCRYPTED_FIELDS: tuple[tuple[str, str], ...] = (
     ("tenants.SigningKey", "private_key_encrypted"),
     ("apis.Api", "signing_secret_encrypted"),
+    ("accounts.MfaAuthenticator", "secret_encrypted"),
 )
 
 

@@ -8,11 +8,12 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
+from apps.accounts.mfa.services import totp_associate
 from apps.tenants.management.commands.reencrypt_keys import MSG_UNDECRYPTABLE
 from apps.tenants.management.commands.rotate_keys import MSG_TENANT_UNKNOWN
 from apps.tenants.models import SigningKey
 from apps.tenants.services import MSG_KEY_ALREADY_REVOKED, MSG_KEY_NOT_FOUND
-from tests.factories import ApiFactory, TenantFactory
+from tests.factories import ApiFactory, TenantFactory, UserFactory
 
 State = SigningKey.State
 
@@ -129,8 +130,9 @@ def test_reencrypt_keys_reports_counts_and_is_idempotent(db, settings):
     # given values under an old key, and a new key prepended
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.KEY_ENCRYPTION_KEYS = [old]
-    TenantFactory()
+    tenant = TenantFactory()
     ApiFactory(signing_alg="HS256")  # its own tenant: 8 signing keys in all
+    totp_associate(tenant=tenant, user=UserFactory(tenant=tenant))  # an MFA secret
     settings.KEY_ENCRYPTION_KEYS = [new, old]
     # when
     first, _ = run("reencrypt_keys")
@@ -139,10 +141,12 @@ def test_reencrypt_keys_reports_counts_and_is_idempotent(db, settings):
     assert first.splitlines() == [
         "tenants.SigningKey.private_key_encrypted: 8 re-encrypted, 0 already under the first key, 0 undecryptable",
         "apis.Api.signing_secret_encrypted: 1 re-encrypted, 0 already under the first key, 0 undecryptable",
+        "accounts.MfaAuthenticator.secret_encrypted: 1 re-encrypted, 0 already under the first key, 0 undecryptable",
     ]
     assert second.splitlines() == [
         "tenants.SigningKey.private_key_encrypted: 0 re-encrypted, 8 already under the first key, 0 undecryptable",
         "apis.Api.signing_secret_encrypted: 0 re-encrypted, 1 already under the first key, 0 undecryptable",
+        "accounts.MfaAuthenticator.secret_encrypted: 0 re-encrypted, 1 already under the first key, 0 undecryptable",
     ]
 
 

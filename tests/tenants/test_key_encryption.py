@@ -8,6 +8,8 @@ from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from apps.accounts.mfa.services import totp_associate
+from apps.accounts.models import MfaAuthenticator
 from apps.apis.models import Api
 from apps.apis.services import api_signing_secret
 from apps.audit.models import AuditEvent
@@ -15,7 +17,7 @@ from apps.tenants import crypto, keys
 from apps.tenants.checks import key_encryption_keys_check
 from apps.tenants.models import SigningKey
 from apps.tenants.services import encrypted_values_reencrypt, signing_key_rotate
-from tests.factories import ApiFactory, TenantFactory
+from tests.factories import ApiFactory, TenantFactory, UserFactory
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -27,7 +29,7 @@ def by_column(counts) -> dict[str, tuple[int, int, list]]:
 
 @pytest.fixture
 def under_old_key(db, settings):
-    """Two tenants' keys (one retired and so erased) and an HS256 API secret, encrypted under OLD_KEY."""
+    """Two tenants' keys (one retired and so erased), an HS256 API secret and an MFA secret, under OLD_KEY."""
     settings.KEY_ENCRYPTION_KEYS = [OLD_KEY]
     tenant = TenantFactory()
     TenantFactory()
@@ -35,6 +37,7 @@ def under_old_key(db, settings):
     signing_key_rotate(tenant=tenant, algorithm="RS256")  # retires one key: nothing left to encrypt
     api = ApiFactory(tenant=tenant, signing_alg="HS256")
     ApiFactory(tenant=tenant)  # RS256: no secret
+    totp_associate(tenant=tenant, user=UserFactory(tenant=tenant))
     return api
 
 
@@ -61,6 +64,7 @@ def test_reencryption_moves_everything_under_the_first_key(under_old_key, settin
     assert by_column(counts) == {
         "tenants.SigningKey.private_key_encrypted": (stored_keys, 0, []),
         "apis.Api.signing_secret_encrypted": (1, 0, []),
+        "accounts.MfaAuthenticator.secret_encrypted": (1, 0, []),
     }
     settings.KEY_ENCRYPTION_KEYS = [NEW_KEY]
     for encrypted in SigningKey.objects.exclude(private_key_encrypted="").values_list(
@@ -68,6 +72,7 @@ def test_reencryption_moves_everything_under_the_first_key(under_old_key, settin
     ):
         keys.load_private_key(encrypted)
     assert api_signing_secret(api=Api.objects.get(pk=under_old_key.pk)) == secret
+    assert len(crypto.decrypt(MfaAuthenticator.objects.get().secret_encrypted)) == 32
 
 
 def test_reencryption_is_idempotent_and_audited(under_old_key, settings):
