@@ -58,6 +58,7 @@ class IpThrottled(SignInRefused):
 # --- Multi-factor authentication (Auth0's MFA API and its mfa-otp / mfa-recovery-code grants) ----
 MFA_TOKEN_MALFORMED_MESSAGE = "Malformed mfa_token"
 MFA_TOKEN_EXPIRED_MESSAGE = "mfa_token is expired"
+MFA_REQUIRED_MESSAGE = "Multifactor authentication required"
 INVALID_OTP_MESSAGE = "Invalid otp_code."
 INVALID_RECOVERY_CODE_MESSAGE = "Invalid recovery_code."
 MFA_TOO_MANY_ATTEMPTS_MESSAGE = "Too many failed codes. Wait for some minutes before retrying."
@@ -107,3 +108,12 @@ class MfaTooManyAttempts(AccountBlocked):
     """
 
     message = MFA_TOO_MANY_ATTEMPTS_MESSAGE
+
+
+class MfaRequired(SignInRefused):
+    """The password was right and a second factor is due (Auth0: 403 ``mfa_required``, with an
+    ``mfa_token`` the client continues with at ``/mfa/challenge`` and the MFA grants)."""
+
+    code = "mfa_required"
+    status = HTTPStatus.FORBIDDEN
+    message = MFA_REQUIRED_MESSAGE

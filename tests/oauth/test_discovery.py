@@ -23,6 +23,8 @@ def test_discovery_lists_the_endpoints_that_exist(http, live_server, m2m):
     assert metadata["grant_types_supported"] == [
         "authorization_code",
         "client_credentials",
+        "http://auth0.com/oauth/grant-type/mfa-otp",
+        "http://auth0.com/oauth/grant-type/mfa-recovery-code",
         "http://auth0.com/oauth/grant-type/password-realm",
         "implicit",
         "password",

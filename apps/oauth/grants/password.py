@@ -29,16 +29,20 @@ from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OIDCGrantTypeBase
 
-from apps.accounts.errors import SignInRefused
+from apps.accounts.errors import MfaRequired, SignInRefused
+from apps.accounts.mfa.selectors import mfa_needed
+from apps.accounts.mfa.tokens import mfa_token_issue
 from apps.accounts.services import credentials_check, login_success_record
 from apps.apis.selectors import api_get
 from apps.audit.models import TokenEvent
 from apps.core.client_ip import client_ip, end_user_ip
 from apps.grants.services import user_grant_record
 from apps.oauth import constants, errors
+from apps.oauth.audience import requested_audience
 from apps.oauth.authorization.rules import AuthorizationRules
 from apps.oauth.context import OAuthContext, current
 from apps.oauth.grants.user_tokens import drop_refresh_token_unless_offline
+from apps.oauth.mfa_api import is_mfa_api, mfa_api, mfa_audience
 from apps.tenants.selectors import tenant_database_connection
 
 PARAM_REALM = "realm"
@@ -118,12 +122,25 @@ class PasswordRules(AuthorizationRules):
     def oauthlib_grant(self, validator) -> PasswordGrant:
         return PasswordGrant(validator, grant_type=self.grant_type)
 
+    def resolve(self, request, context: OAuthContext) -> None:
+        """The API, as at the authorization endpoint, or the built-in MFA API (``mfa_api``)."""
+        if context.audience or context.api is not None:
+            return
+        audience = requested_audience(request, context)
+        if audience and audience == mfa_audience(context.issuer):
+            context.api = mfa_api(tenant_id=context.tenant.pk, issuer=context.issuer)
+            context.audience = audience
+            return
+        super().resolve(request, context)
+
     def subject_claims(self, request, context: OAuthContext) -> dict:
         return super().subject_claims(request, context) | {"gty": constants.GTY_PASSWORD}
 
     def authenticate(self, request, context: OAuthContext, *, username: str, password: str) -> None:
-        """Sign the user in with their password (``credentials_check``), then bind what is issued to
-        a user grant; raises ``errors.SignInFailed`` with the refusal's Auth0 name."""
+        """Sign the user in with their password (``credentials_check``); then, if a second factor is
+        due (``mfa_needed``), answer ``mfa_required`` with an ``mfa_token`` that carries this request's
+        audience and scopes to the MFA grants; else bind what is issued to a user grant. Raises
+        ``errors.SignInFailed`` with the refusal's Auth0 name."""
         client = request.client
         context.end_user_ip = request_end_user_ip(context, application=client)
         try:
@@ -137,16 +154,30 @@ class PasswordRules(AuthorizationRules):
         except SignInRefused as refusal:
             raise errors.SignInFailed(refusal, request=request) from None
         request.user = user
+        if mfa_needed(tenant=context.tenant, user=user):
+            mfa_token = mfa_token_issue(
+                tenant=context.tenant,
+                user=user,
+                client_id=client.client_id,
+                audience=context.audience,
+                scope=" ".join(request.scopes or ()),
+            )
+            raise errors.SignInFailed(MfaRequired(), request=request, extra={"mfa_token": mfa_token})
         self.issue_for(request, context, username=username)
 
     def issue_for(self, request, context: OAuthContext, *, username: str) -> None:
         """The user is who they say: record the sign-in and the approval the tokens are bound to."""
         user, client = request.user, request.client
-        api = api_get(tenant_id=context.tenant.pk, api_id=context.api.id) if context.api is not None else None
-        grant = user_grant_record(
-            tenant=context.tenant, user=user, application=client, api=api, scopes=request.scopes
-        )
-        context.user_grant_id = grant.pk
+        if not is_mfa_api(context.api):  # tokens for the MFA API manage a factor: no approval to record
+            api = (
+                api_get(tenant_id=context.tenant.pk, api_id=context.api.id)
+                if context.api is not None
+                else None
+            )
+            grant = user_grant_record(
+                tenant=context.tenant, user=user, application=client, api=api, scopes=request.scopes
+            )
+            context.user_grant_id = grant.pk
         login_success_record(
             tenant=context.tenant,
             user=user,

@@ -8,6 +8,7 @@ from apps.oauth.authorization.rules import AUTHORIZATION_RULES
 from apps.oauth.grants.authorization_code import AuthorizationCodeRules
 from apps.oauth.grants.base import GrantRules
 from apps.oauth.grants.client_credentials import ClientCredentialsRules
+from apps.oauth.grants.mfa import MfaOtpRules, MfaRecoveryCodeRules
 from apps.oauth.grants.password import PasswordRealmRules, PasswordRules
 from apps.oauth.grants.refresh_token import RefreshTokenRules
 
@@ -19,6 +20,8 @@ GRANT_RULES: dict[str, GrantRules] = {
         RefreshTokenRules(),
         PasswordRules(),
         PasswordRealmRules(),
+        MfaOtpRules(),
+        MfaRecoveryCodeRules(),
     )
 }
 SUPPORTED_GRANT_TYPES: frozenset[str] = frozenset(GRANT_RULES)

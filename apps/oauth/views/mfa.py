@@ -39,13 +39,10 @@ from apps.oauth.claims import user_id_from_subject
 from apps.oauth.constants import TOKEN_RESPONSE_HEADERS
 from apps.oauth.context import bound
 from apps.oauth.issuer import issuer_for_request
+from apps.oauth.mfa_api import SCOPE_ENROLL, SCOPE_READ_AUTHENTICATORS, looks_like_jwt, mfa_audience
 from apps.oauth.request_parsing import parse_body_params
 from apps.oauth.tokens import verify_access_token
 
-# The MFA API's audience is this path under the issuer (Auth0: https://{yourDomain}/mfa/).
-MFA_API_PATH = "mfa/"
-SCOPE_ENROLL = "enroll"
-SCOPE_READ_AUTHENTICATORS = "read:authenticators"
 AUTHENTICATOR_TYPE_OTP = MfaAuthenticator.Type.OTP.value
 AUTHENTICATOR_TYPE_RECOVERY_CODE = "recovery-code"
 CHALLENGE_TYPE_OTP = "otp"
@@ -110,10 +107,6 @@ def _bearer_token(request: HttpRequest) -> str:
     return token
 
 
-def _looks_like_jwt(token: str) -> bool:
-    return token.count(".") == 2 and ":" not in token
-
-
 def _user_from_access_token(request: HttpRequest, token: str, *, scope: str) -> User:
     """The end user of an MFA API access token (RFC 6750 errors when it is not one)."""
     issuer = issuer_for_request(request)
@@ -122,11 +115,11 @@ def _user_from_access_token(request: HttpRequest, token: str, *, scope: str) -> 
         raise MfaApiError("invalid_token", MSG_ACCESS_TOKEN_INVALID, HTTPStatus.UNAUTHORIZED, bearer=True)
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    mfa_audience = f"{issuer}{MFA_API_PATH}"
-    if mfa_audience not in audiences:
+    expected = mfa_audience(issuer)
+    if expected not in audiences:
         raise MfaApiError(
             "invalid_token",
-            MSG_ACCESS_TOKEN_AUDIENCE.format(audience=mfa_audience),
+            MSG_ACCESS_TOKEN_AUDIENCE.format(audience=expected),
             HTTPStatus.UNAUTHORIZED,
             bearer=True,
         )
@@ -151,7 +144,7 @@ def _user_from_access_token(request: HttpRequest, token: str, *, scope: str) -> 
 def _bearer_user(request: HttpRequest, *, scope: str) -> tuple[User, bool]:
     """The user the bearer credential speaks for, and whether it was (only) an ``mfa_token``."""
     token = _bearer_token(request)
-    if _looks_like_jwt(token):
+    if looks_like_jwt(token):
         return _user_from_access_token(request, token, scope=scope), False
     claims = mfa_token_read(tenant=request.tenant, token=token, client_id=mfa_token_client_id(token))
     return claims.user, True
