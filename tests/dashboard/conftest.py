@@ -135,3 +135,23 @@ def select_values(html: str, name: str) -> set[str]:
     match = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
     assert match, f"no <select name={name!r}> on the page"
     return set(re.findall(r'value="([^"]+)"', match.group(1)))
+
+
+def attack_protection_form(tenant: Tenant) -> dict:
+    """The tenant change form's attack-protection fields as the browser posts them, unchanged."""
+    from apps.tenants.selectors import tenant_attack_protection
+
+    protection = tenant_attack_protection(tenant=tenant)
+    data: dict = {}
+    for prefix, policy in (
+        ("brute_force", protection.brute_force),
+        ("suspicious_ip", protection.suspicious_ip),
+    ):
+        for name in policy.__slots__:
+            value = getattr(policy, name)
+            if name == "enabled":
+                if value:
+                    data[f"{prefix}_enabled"] = "on"
+            else:
+                data[f"{prefix}_{name}"] = "\n".join(value) if name == "allowlist" else str(value)
+    return data
