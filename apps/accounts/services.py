@@ -224,10 +224,8 @@ def _login_block_create(
     now = timezone.now()
     user = User.objects.filter(tenant=tenant, username__iexact=username).first()
     values = {"user": user, "blocked_at": now, "expires_at": now + timedelta(seconds=duration_seconds)}
-    with transaction.atomic():
-        block, _ = LoginBlock.objects.update_or_create(
-            tenant=tenant, username=identifier, ip=ip, defaults=values
-        )
+    # Atomic, and safe against a concurrent block of the same pair (it retries the lookup).
+    block, _ = LoginBlock.objects.update_or_create(tenant=tenant, username=identifier, ip=ip, defaults=values)
     brute_force_failures_reset(tenant_id=tenant.pk, identifier=identifier, ip=ip)
     audit_record(
         tenant=tenant,
