@@ -7,6 +7,7 @@ development (DEBUG=true): a production process without SECRET_KEY refuses to sta
 
 import base64
 import hashlib
+import ipaddress
 import os
 from pathlib import Path
 
@@ -156,6 +157,21 @@ DENY_LIST_CACHE_SECONDS = float(os.environ.get("DENY_LIST_CACHE_SECONDS", "1"))
 # How often resource servers are told to re-read the deny-list feed (/t/<tenant>/oauth/deny-list):
 # a deny-listed token is still accepted by a polling API for up to this long.
 DENY_LIST_FEED_REFRESH_SECONDS = int(os.environ.get("DENY_LIST_FEED_REFRESH_SECONDS", "30"))
+
+# --- Client IP addresses -------------------------------------------------------------------
+# Reverse proxies / load balancers in front of the server, as comma-separated IPs or CIDR ranges
+# (TRUSTED_PROXIES="10.0.0.0/8,192.0.2.10"). Only for a request whose peer is one of them is
+# X-Forwarded-For read: the client is the right-most address in it that is not a trusted proxy.
+# Empty (the default): X-Forwarded-For is ignored and the peer address is the client. The IP is
+# what rate limits, brute-force protection and suspicious-IP throttling count by.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or CIDR range"
+        ) from None
 
 # --- Auth --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import factory
+from datetime import timedelta
 
-from apps.accounts.models import User
+import factory
+from django.utils import timezone
+
+from apps.accounts.models import LoginBlock, User
 from apps.accounts.services import user_create
 from apps.apis.models import Api
 from apps.apis.services import api_create
@@ -129,3 +132,17 @@ class TokenRuleFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> TokenRule:
         return token_rule_create(**kwargs)
+
+
+class LoginBlockFactory(factory.django.DjangoModelFactory):
+    """A brute-force block as ``credentials_check`` records it (for a known user unless ``user=None``)."""
+
+    class Meta:
+        model = LoginBlock
+
+    user = factory.SubFactory(UserFactory)
+    tenant = factory.SelfAttribute("user.tenant")
+    username = factory.LazyAttribute(lambda o: o.user.username.casefold() if o.user else "nobody@example.com")
+    ip = "203.0.113.7"
+    blocked_at = factory.LazyFunction(timezone.now)
+    expires_at = factory.LazyAttribute(lambda o: o.blocked_at + timedelta(days=30))

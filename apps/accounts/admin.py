@@ -1,7 +1,9 @@
 """Admin for users: tenants' end users and (for superusers) portal admins. Passwords are never shown.
 
 Users are created through ``apps.accounts.services``; there is no service yet to change or
-delete one, so existing users are read-only here.
+delete one, so existing users are read-only here, except for their password ("Set password",
+``user_password_set``, which also lifts their sign-in blocks). Brute-force protection's blocks
+are listed under "Sign-in blocks" and lifted with the "Unblock" action (``login_block_remove``).
 """
 
 from __future__ import annotations
@@ -11,17 +13,26 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth import password_validation
+from django.contrib.auth import password_validation, update_session_auth_hash
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from apps.accounts.mfa.selectors import authenticator_list
 from apps.accounts.mfa.services import mfa_reset
-from apps.accounts.models import User
-from apps.accounts.services import portal_admin_create, user_create
-from apps.dashboard.admin_base import ServiceModelForm, TenantScopedAdmin, confirm_response
+from apps.accounts.models import LoginBlock, User
+from apps.accounts.services import login_block_remove, portal_admin_create, user_create, user_password_set
+from apps.dashboard.admin_base import (
+    ReadOnlyAdminMixin,
+    ServiceModelForm,
+    TenantScopedAdmin,
+    confirm_response,
+)
 from apps.tenants.models import Tenant
 
 
@@ -89,6 +100,7 @@ class UserAdmin(TenantScopedAdmin):
         ("Status", {"fields": ("is_active", "is_staff", "is_superuser", "last_login", "date_joined")}),
         ("Multi-factor authentication", {"fields": ("mfa_authenticators",)}),
         ("Portal", {"fields": ("managed_tenants",)}),
+        ("Sign-in", {"fields": ("password_link", "sign_in_blocks")}),
     )
     add_fieldsets = (
         (None, {"fields": ("tenant", "username", "email", "password1", "password2")}),
@@ -136,14 +148,6 @@ class UserAdmin(TenantScopedAdmin):
     def has_mfa_reset_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("accounts.delete_mfaauthenticator")
 
-    def get_urls(self) -> list[URLPattern]:
-        reset = path(
-            "<path:object_id>/reset-mfa/",
-            self.admin_site.admin_view(self.reset_mfa_view),
-            name="accounts_user_reset_mfa",
-        )
-        return [reset, *super().get_urls()]
-
     def reset_mfa_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """GET asks for confirmation; POST removes the user's authenticators and recovery codes (``mfa_reset``)."""
         user = self.get_object(request, unquote(object_id))  # scoped: another tenant's user is None
@@ -172,6 +176,72 @@ class UserAdmin(TenantScopedAdmin):
         )
         return HttpResponseRedirect(change_url)
 
+    @admin.display(description="Password")
+    def password_link(self, obj: User) -> str:
+        url = reverse("admin:accounts_user_password", args=[obj.pk])
+        return format_html('<a href="{}" id="set-password">Set password</a>', url)
+
+    @admin.display(description="Sign-in blocks")
+    def sign_in_blocks(self, obj: User) -> str:
+        """The brute-force blocks that hold for this user, with a link to lift them."""
+        if obj.tenant_id is None:
+            return "-"
+        blocks = list(obj.login_blocks.filter(expires_at__gt=timezone.now()).order_by("-blocked_at"))
+        if not blocks:
+            return "None"
+        items = format_html_join(
+            "", "<li>{} until {}</li>", ((block.ip or "unknown IP", block.expires_at) for block in blocks)
+        )
+        url = reverse("admin:accounts_loginblock_changelist") + f"?user__id__exact={obj.pk}"
+        return format_html('<ul>{}</ul><a href="{}">Unblock…</a>', items, url)
+
+    # --- Set password -------------------------------------------------------------------------
+
+    def has_password_permission(self, request: HttpRequest, obj: User) -> bool:
+        """Setting a password changes the user: the model's change permission, in a tenant the user manages."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}") and (
+            self.is_member_for(request, obj)
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        password = path(
+            "<path:object_id>/password/",
+            self.admin_site.admin_view(self.password_view),
+            name="accounts_user_password",
+        )
+        reset = path(
+            "<path:object_id>/reset-mfa/",
+            self.admin_site.admin_view(self.reset_mfa_view),
+            name="accounts_user_reset_mfa",
+        )
+        # Before the defaults: their "<path:object_id>/" catch-all would swallow these URLs.
+        return [password, reset, *super().get_urls()]
+
+    def password_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        user = self.get_object(request, unquote(object_id))
+        if not self.has_password_permission(request, user):
+            raise PermissionDenied
+        form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            user_password_set(user=user, password=form.cleaned_data["new_password1"], actor=request.user)
+            if user.pk == request.user.pk:
+                update_session_auth_hash(request, user)
+            self.message_user(
+                request,
+                f"Password set for {user.username}; their sign-in blocks are lifted.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Set password: {user.username}",
+            "opts": self.opts,
+            "original": user,
+            "form": form,
+            "cancel_url": reverse("admin:accounts_user_change", args=[user.pk]),
+        }
+        return TemplateResponse(request, "admin/accounts/user/set_password.html", context)
+
     # No user_update / user_delete service yet: existing users are read-only, for everyone.
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         return False
@@ -196,3 +266,58 @@ class UserAdmin(TenantScopedAdmin):
             email=data["email"],
             actor=request.user,
         )
+
+
+class BlockStateFilter(admin.SimpleListFilter):
+    """Blocks that still hold, or those that lapsed (kept until the same pair is blocked again)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("active", "Active"), ("lapsed", "Lapsed")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "active":
+            return queryset.filter(expires_at__gt=timezone.now())
+        if self.value() == "lapsed":
+            return queryset.filter(expires_at__lte=timezone.now())
+        return queryset
+
+
+@admin.register(LoginBlock)
+class LoginBlockAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Brute-force protection's blocks in the user's tenants: which username, from which IP, until when.
+
+    A block is never edited; the "Unblock" action lifts the selected ones through
+    ``login_block_remove`` (an audit event names the admin). Blocks of usernames that match no
+    account are listed too: that is what keeps blocking from revealing which accounts exist.
+    """
+
+    list_display = ("username", "ip", "tenant", "user", "blocked_at", "expires_at", "active")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), BlockStateFilter)
+    list_select_related = ("tenant", "user")
+    search_fields = ("username", "ip")
+    fields = ("tenant", "username", "user", "ip", "blocked_at", "expires_at", "active")
+    readonly_fields = fields
+    actions = ("unblock",)
+
+    @admin.display(description="Active", boolean=True)
+    def active(self, obj: LoginBlock) -> bool:
+        return obj.expires_at > timezone.now()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """``?user__id__exact=<pk>``: the link from a user's page to their blocks (the rows stay scoped)."""
+        return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    def has_unblock_permission(self, request: HttpRequest) -> bool:
+        """Lifting a block removes it: the model's delete permission (tenant admins have it)."""
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+
+    @admin.action(description="Unblock selected sign-in blocks", permissions=["unblock"])
+    def unblock(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = 0
+        for block in queryset.select_related("tenant"):
+            login_block_remove(block=block, actor=request.user)
+            count += 1
+        self.message_user(request, f"Lifted {count} sign-in block(s).", messages.SUCCESS)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
-from apps.accounts.errors import WrongCredentials
+from apps.accounts.errors import AccountBlocked, IpThrottled, WrongCredentials
 from apps.accounts.mfa.login import mfa_login_begin
 from apps.accounts.mfa.selectors import mfa_needed
-from apps.accounts.models import User
+from apps.accounts.models import LoginBlock, User
+from apps.accounts.protection import (
+    brute_force_failure_count,
+    brute_force_failures_reset,
+    login_identifier,
+    suspicious_ip_check,
+    suspicious_ip_failure_count,
+)
+from apps.accounts.selectors import login_block_holds
 from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
-from apps.core.client_ip import client_ip
+from apps.core.client_ip import client_ip, ip_in_networks, ip_parse
+from apps.tenants.selectors import tenant_attack_protection
 
 # The username as typed goes into the audit trail (never the password), bounded like a username.
 AUDITED_USERNAME_MAX_LENGTH = 150
@@ -46,6 +58,9 @@ def user_create(
     user.full_clean(exclude=["password"])
     user.save()
     audit_record(tenant=tenant, type=AuditEvent.Type.USER_CREATED, actor=actor, target=username)
+    if tenant is not None:
+        # Blocks of this username made before the account existed must not bite its owner.
+        _login_blocks_lift(user=user, actor=actor, reason="user_created")
     return user
 
 
@@ -65,9 +80,12 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tenants.signingkey": ("change", "view"),
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
-    "accounts.user": ("add", "view"),
     # "delete" is what resetting a user's MFA on the user admin requires (no admin of its own).
     "accounts.mfaauthenticator": ("view", "delete"),
+    # "change" only lets them set an end user's password (the user form itself stays read-only).
+    "accounts.user": ("add", "change", "view"),
+    # "delete" is what the "Unblock" action requires: lifting a block deletes it.
+    "accounts.loginblock": ("delete", "view"),
 }
 
 
@@ -101,22 +119,170 @@ def portal_admin_create(*, username: str, password: str, tenants=(), email: str 
 def credentials_check(*, tenant, username: str, password: str, ip: str | None, client_id: str = "") -> User:
     """The tenant's user with this ``username`` and ``password``, or a ``SignInRefused``.
 
-    The one check behind every password sign-in: the login page and the password grant.
-    ``TenantAwareModelBackend`` looks only inside ``tenant`` and spends the same hashing work
-    on unknown users. A refusal is an audit event (the username as typed is its target, never
-    the password; ``client_id`` says which application asked, empty for the login page). A
-    success is not recorded here: the caller records the sign-in when it completes.
+    The one check behind every password sign-in: the login page and the password grant, so
+    attack protection lives here (Auth0's "Brute-force protection" and "Suspicious IP
+    throttling", settings in ``tenants.selectors.tenant_attack_protection``), in this order:
+
+    1. suspicious-IP throttling: an IP with ``max_attempts`` failures (across usernames) in the
+       current window is refused with ``IpThrottled`` (429, ``retry_after`` = end of the window)
+       before any password is looked at;
+    2. brute-force protection: a username blocked for this IP (``LoginBlock``, one indexed
+       query) is refused with ``AccountBlocked`` (``too_many_attempts``, 429) without checking
+       the password, so the right password is refused too and no hash is spent;
+    3. the password: ``TenantAwareModelBackend`` looks only inside ``tenant`` and spends the
+       same hashing work on unknown users. A failure counts against the username+IP (the
+       ``max_attempts``-th consecutive one blocks it) and against the IP; a success resets the
+       username+IP count (not the IP's: knowing one password must not buy more guesses).
+
+    Nothing depends on whether the username exists: unknown usernames are counted and blocked
+    alike, and the refusals, their statuses and the work done are the same. An IP in a
+    protection's allowlist is exempt from it. ``ip`` None (the server could not tell) is one
+    shared IP. Each refusal is an audit event (``user.login_failed`` with Auth0's error name as
+    ``reason``; the username as typed is its target, never the password; ``client_id`` says
+    which application asked, empty for the login page). A success is not recorded here: the
+    caller records the sign-in when it completes.
     """
     if tenant is None:
         # tenant=None would ask the backend for a portal admin: never through end-user pages.
         raise ValueError("End users sign in to a tenant.")
+    address = ip_parse(ip)
+    ip = str(address) if address is not None else None  # canonical, as blocks and counters key it
+    protection = tenant_attack_protection(tenant=tenant)
+    throttling, brute_force = protection.suspicious_ip, protection.brute_force
+    throttled = throttling.enabled and not ip_in_networks(ip, throttling.allowlist)
+    guarded = brute_force.enabled and not ip_in_networks(ip, brute_force.allowlist)
+    identifier = login_identifier(username)
+    failure = {"tenant": tenant, "username": username, "ip": ip, "client_id": client_id}
+
+    if throttled:
+        check = suspicious_ip_check(tenant_id=tenant.pk, ip=ip, policy=throttling)
+        if not check.allowed:
+            refusal = IpThrottled(retry_after=check.retry_after)
+            login_failure_record(**failure, refusal=refusal)
+            raise refusal
+    if guarded and login_block_holds(tenant=tenant, identifier=identifier, ip=ip):
+        refusal = AccountBlocked()
+        _ip_failure_count(tenant=tenant, ip=ip, policy=throttling, counted=throttled)
+        login_failure_record(**failure, refusal=refusal)
+        raise refusal
+
     user = authenticate(None, username=username, password=password, tenant=tenant)
     if user is not None and user.tenant_id != tenant.pk:
         user = None  # the backend guarantees this; a second look costs nothing
     if user is None:
+        if guarded:
+            failures = brute_force_failure_count(
+                tenant_id=tenant.pk,
+                identifier=identifier,
+                ip=ip,
+                ttl_seconds=brute_force.block_duration_seconds,
+            )
+            if failures >= brute_force.max_attempts:
+                _login_block_create(
+                    tenant=tenant,
+                    username=username,
+                    identifier=identifier,
+                    ip=ip,
+                    failures=failures,
+                    duration_seconds=brute_force.block_duration_seconds,
+                    client_id=client_id,
+                )
+        _ip_failure_count(tenant=tenant, ip=ip, policy=throttling, counted=throttled)
         refusal = WrongCredentials()
-        login_failure_record(tenant=tenant, username=username, ip=ip, client_id=client_id, refusal=refusal)
+        login_failure_record(**failure, refusal=refusal)
         raise refusal
+    if guarded:
+        brute_force_failures_reset(tenant_id=tenant.pk, identifier=identifier, ip=ip)
+    return user
+
+
+def _ip_failure_count(*, tenant, ip: str | None, policy, counted: bool) -> None:
+    """Count a failure against the IP; the failure that reaches the limit is an audit event."""
+    if not counted:
+        return
+    if suspicious_ip_failure_count(tenant_id=tenant.pk, ip=ip, policy=policy) == policy.max_attempts:
+        audit_record(
+            tenant=tenant,
+            type=AuditEvent.Type.IP_THROTTLED,
+            actor=AnonymousUser(),
+            target=ip or "unknown IP",
+            data={"ip": ip, "failures": policy.max_attempts, "window_seconds": policy.window_seconds},
+        )
+
+
+def _login_block_create(
+    *,
+    tenant,
+    username: str,
+    identifier: str,
+    ip: str | None,
+    failures: int,
+    duration_seconds: int,
+    client_id: str,
+) -> LoginBlock:
+    """Block ``identifier`` for ``ip`` (a lapsed block of the same pair is renewed) and reset its count.
+
+    The account lookup runs whether or not one exists (the same query either way), only to link
+    the block to the user for the admin and for ``user_password_set``.
+    """
+    now = timezone.now()
+    user = User.objects.filter(tenant=tenant, username__iexact=username).first()
+    values = {"user": user, "blocked_at": now, "expires_at": now + timedelta(seconds=duration_seconds)}
+    # Atomic, and safe against a concurrent block of the same pair (it retries the lookup).
+    block, _ = LoginBlock.objects.update_or_create(tenant=tenant, username=identifier, ip=ip, defaults=values)
+    brute_force_failures_reset(tenant_id=tenant.pk, identifier=identifier, ip=ip)
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.USER_BLOCKED,
+        actor=AnonymousUser(),
+        target=username[:AUDITED_USERNAME_MAX_LENGTH],
+        data=_login_event_data(
+            ip=ip, client_id=client_id, failures=failures, expires_at=block.expires_at.isoformat()
+        ),
+    )
+    return block
+
+
+@transaction.atomic
+def login_block_remove(*, block: LoginBlock, actor=None, reason: str = "admin") -> None:
+    """Lift a brute-force block before it expires (an admin's "Unblock"); an audit event says who."""
+    block.delete()
+    audit_record(
+        tenant=block.tenant,
+        type=AuditEvent.Type.USER_UNBLOCKED,
+        actor=actor,
+        target=block.username[:AUDITED_USERNAME_MAX_LENGTH],
+        data={"ip": block.ip, "reason": reason},
+    )
+
+
+def _login_blocks_lift(*, user: User, actor, reason: str) -> int:
+    """Lift every block of ``user``: linked to it, or of its username (made before it existed)."""
+    blocks = LoginBlock.objects.for_tenant(user.tenant_id).filter(
+        Q(user=user) | Q(username=login_identifier(user.username))
+    )
+    lifted = 0
+    for block in blocks.select_related("tenant"):
+        login_block_remove(block=block, actor=actor, reason=reason)
+        lifted += 1
+    return lifted
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str, actor=None) -> User:
+    """Give ``user`` a new password (validated by the caller's form) and lift their sign-in blocks.
+
+    Auth0: a brute-force block lapses when the user's password is changed. Sessions are not
+    touched here (Django's session auth hash changes with the password, which ends the user's
+    other sessions at their next request).
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(
+        tenant=user.tenant, type=AuditEvent.Type.USER_PASSWORD_CHANGED, actor=actor, target=user.username
+    )
+    if user.tenant_id is not None:
+        _login_blocks_lift(user=user, actor=actor, reason="password_changed")
     return user
 
 

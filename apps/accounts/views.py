@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -38,6 +40,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
     next_path = _next_path(request)
     form = LoginForm(request.POST if request.method == "POST" else None)
+    refused: SignInRefused | None = None
     if form.is_valid():
         try:
             user = end_user_sign_in(
@@ -48,6 +51,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             )
         except SignInRefused as refusal:
             form.add_error(None, refusal.message)
+            refused = refusal
         else:
             if user is None:  # right password, second factor due: not signed in yet
                 return HttpResponseRedirect(mfa_login_path(tenant, next_path=next_path))
@@ -58,7 +62,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
         "next": next_path or "",
         "action": tenant_path(tenant, "login"),
     }
-    return render(request, "accounts/login.html", context)
+    response = render(request, "accounts/login.html", context)
+    # A wrong password re-renders the form (200, as before); attack protection's refusals keep
+    # their 429 and, for a throttled IP, say when to come back (RFC 6585 section 4).
+    if refused is not None and refused.status == HTTPStatus.TOO_MANY_REQUESTS:
+        response.status_code = refused.status
+        if refused.retry_after is not None:
+            response["Retry-After"] = str(refused.retry_after)
+    return response
 
 
 @never_cache

@@ -86,6 +86,7 @@ class ApplicationChangeForm(_ApplicationFields, ServiceModelForm):
             "is_first_party",
             "grant_types",
             "token_endpoint_auth_method",
+            "is_token_endpoint_ip_header_trusted",
             "redirect_uris",
             "allowed_origins",
             "client_metadata",
@@ -162,7 +163,15 @@ class ApplicationAdmin(TenantScopedAdmin):
         ),
         (
             "Settings",
-            {"fields": ("is_active", "is_first_party", "grant_types", "token_endpoint_auth_method")},
+            {
+                "fields": (
+                    "is_active",
+                    "is_first_party",
+                    "grant_types",
+                    "token_endpoint_auth_method",
+                    "is_token_endpoint_ip_header_trusted",
+                )
+            },
         ),
         ("URLs", {"fields": ("redirect_uris", "allowed_origins")}),
         ("Application metadata", {"fields": ("client_metadata",)}),

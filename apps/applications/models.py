@@ -10,6 +10,10 @@ from apps.core.models import TenantQuerySet
 # Auth0's limits on "Application Metadata": at most 10 string keys and string values of 255 characters.
 MAX_METADATA_KEYS = 10
 MAX_METADATA_LENGTH = 255
+# Anyone can call the token endpoint as a public client: it cannot vouch for an end user's IP.
+MSG_IP_HEADER_TRUST_NEEDS_SECRET = (
+    "Only confidential applications (with a client secret) can be trusted for the auth0-forwarded-for header."
+)
 
 
 def client_metadata_error(metadata: object) -> str | None:
@@ -67,6 +71,18 @@ class Application(AbstractApplication):
     is_system = models.BooleanField(default=False, editable=False)
     # Auth0's "Application Metadata": string key/value pairs that token rules can read.
     client_metadata = models.JSONField(default=dict, blank=True)
+    # Auth0's "Trust Token Endpoint IP Header": the token endpoint takes the end user's IP from the
+    # auth0-forwarded-for header this backend sends (password grant), for attack protection.
+    # Only for confidential clients (clean() refuses it for a public one).
+    is_token_endpoint_ip_header_trusted = models.BooleanField(
+        "Trust token endpoint IP header",
+        default=False,
+        help_text=(
+            "The end user's IP address is taken from the auth0-forwarded-for header this application "
+            "sends to the token endpoint (brute-force protection and IP throttling count by it). "
+            "Only for confidential applications, which authenticate with a secret."
+        ),
+    )
     # Created through RFC 7591 dynamic client registration (always third-party).
     is_dynamically_registered = models.BooleanField(default=False, editable=False)
 
@@ -101,6 +117,13 @@ class Application(AbstractApplication):
         if metadata_error:
             errors.setdefault("client_metadata", []).append(
                 ValidationError(metadata_error, code="invalid_client_metadata")
+            )
+        if (
+            self.is_token_endpoint_ip_header_trusted
+            and self.token_endpoint_auth_method == self.AuthMethod.NONE
+        ):
+            errors.setdefault("is_token_endpoint_ip_header_trusted", []).append(
+                ValidationError(MSG_IP_HEADER_TRUST_NEEDS_SECRET, code="ip_header_trust_needs_secret")
             )
         if errors:
             raise ValidationError(errors)

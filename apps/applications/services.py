@@ -55,6 +55,7 @@ MUTABLE_FIELDS = frozenset(
         "allowed_origins",
         "logout_urls",
         "client_metadata",
+        "is_token_endpoint_ip_header_trusted",
     }
 )
 

@@ -35,9 +35,7 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int) -> 
     A cache that fails is logged and lets the hit through: an outage of the cache must not
     take down what the limit protects (the limit's purpose is to slow abuse, not to gate access).
     """
-    now = time.time()
-    window = int(now // window_seconds)
-    retry_after = max(1, math.ceil((window + 1) * window_seconds - now))
+    window, retry_after = _window(window_seconds)
     cache_key = f"{KEY_PREFIX}:{scope}:{key}:{window}"
     try:
         try:
@@ -50,3 +48,25 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int) -> 
         logger.warning("Rate limit %s not enforced: the cache is unavailable", scope, exc_info=True)
         return RateLimitResult(allowed=True, count=0, retry_after=0)
     return RateLimitResult(allowed=count <= limit, count=count, retry_after=retry_after)
+
+
+def _window(window_seconds: int) -> tuple[int, int]:
+    now = time.time()
+    window = int(now // window_seconds)
+    return window, max(1, math.ceil((window + 1) * window_seconds - now))
+
+
+def rate_limit_peek(*, scope: str, key: str, limit: int, window_seconds: int) -> RateLimitResult:
+    """Whether ``key`` is still within ``limit`` in the current window, without counting a hit.
+
+    For limits that count only some outcomes (failed sign-ins) but refuse every request once
+    reached: peek before the work, ``rate_limit_hit`` after a failure. ``allowed`` is False once
+    ``limit`` hits were counted. A cache that fails lets the request through (see above).
+    """
+    window, retry_after = _window(window_seconds)
+    try:
+        count = cache.get(f"{KEY_PREFIX}:{scope}:{key}:{window}") or 0
+    except Exception:
+        logger.warning("Rate limit %s not enforced: the cache is unavailable", scope, exc_info=True)
+        return RateLimitResult(allowed=True, count=0, retry_after=0)
+    return RateLimitResult(allowed=count < limit, count=count, retry_after=retry_after)

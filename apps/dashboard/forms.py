@@ -52,3 +52,14 @@ class ScopeListField(_WordListField):
     """Scopes as the ``scope`` parameter writes them, space-separated."""
 
     default_help_text = "Space-separated, e.g. read:things write:things."
+
+
+class IpListField(_WordListField):
+    """IP addresses and CIDR ranges, one per line (commas also separate); the service validates them."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
+    joiner = "\n"
+    default_help_text = "IP addresses or CIDR ranges (203.0.113.7, 10.0.0.0/8, 2001:db8::/32), one per line."
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        return _split(value.replace(",", " ") if isinstance(value, str) else value)

@@ -24,16 +24,23 @@ from apps.dashboard.admin_base import (
     TenantScopedAdmin,
     secret_response,
 )
+from apps.dashboard.forms import IpListField
 from apps.management.services import management_api_provision
 from apps.oauth.issuer import issuer_for_tenant
 from apps.tenants.models import SigningKey, Tenant
-from apps.tenants.selectors import tenant_dynamic_registration_enabled
+from apps.tenants.selectors import tenant_attack_protection, tenant_dynamic_registration_enabled
 from apps.tenants.services import (
+    ATTACK_PROTECTION_MAX_SECONDS,
+    BRUTE_FORCE_MAX_ATTEMPTS_LIMIT,
+    SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT,
     TENANT_MUTABLE_FIELDS,
+    attack_protection_allowlist_clean,
     signing_key_revoke,
     signing_key_rotate,
+    tenant_brute_force_protection_set,
     tenant_create,
     tenant_dynamic_registration_set,
+    tenant_suspicious_ip_throttling_set,
     tenant_update,
 )
 
@@ -68,6 +75,50 @@ class TenantChangeForm(ServiceModelForm):
             "and users without one set it up at their next sign-in. Never: no second factor at all."
         ),
     )
+    # Kept in Tenant.settings under Auth0's names (apps.tenants.selectors, "Attack protection").
+    brute_force_enabled = forms.BooleanField(
+        required=False,
+        label="Brute-force protection",
+        help_text=(
+            "After the number of consecutive failed sign-ins below for one account from one IP address, "
+            "that IP address is blocked for that account (too_many_attempts), even with the right password, "
+            "until an admin unblocks it, the password is changed, or the block duration passes."
+        ),
+    )
+    brute_force_max_attempts = forms.IntegerField(
+        min_value=1,
+        max_value=BRUTE_FORCE_MAX_ATTEMPTS_LIMIT,
+        label="Brute-force threshold",
+        help_text="Auth0: 10.",
+    )
+    brute_force_block_duration_seconds = forms.IntegerField(
+        min_value=1,
+        max_value=ATTACK_PROTECTION_MAX_SECONDS,
+        label="Block duration (seconds)",
+        help_text="How long a block lasts unless lifted earlier: 2592000 is 30 days, Auth0's.",
+    )
+    brute_force_allowlist = IpListField(label="Brute-force allowlist")
+    suspicious_ip_enabled = forms.BooleanField(
+        required=False,
+        label="Suspicious IP throttling",
+        help_text=(
+            "After the number of failed sign-ins below from one IP address (across all accounts) in one "
+            "window, every sign-in from it is refused with HTTP 429 and Retry-After until the window ends."
+        ),
+    )
+    suspicious_ip_max_attempts = forms.IntegerField(
+        min_value=1,
+        max_value=SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT,
+        label="Failed sign-ins per IP per window",
+        help_text="Auth0: 100 a day.",
+    )
+    suspicious_ip_window_seconds = forms.IntegerField(
+        min_value=1,
+        max_value=ATTACK_PROTECTION_MAX_SECONDS,
+        label="Window (seconds)",
+        help_text="86400 is a day.",
+    )
+    suspicious_ip_allowlist = IpListField(label="Throttling allowlist")
 
     class Meta:
         model = Tenant
@@ -80,6 +131,30 @@ class TenantChangeForm(ServiceModelForm):
                 tenant=self.instance
             )
             self.fields["mfa_policy"].initial = tenant_mfa_policy(tenant=self.instance)
+            protection = tenant_attack_protection(tenant=self.instance)
+            for prefix, policy in (
+                ("brute_force", protection.brute_force),
+                ("suspicious_ip", protection.suspicious_ip),
+            ):
+                for name in ATTACK_PROTECTION_FORM_FIELDS[prefix]:
+                    self.fields[f"{prefix}_{name}"].initial = getattr(policy, name)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for field in ("brute_force_allowlist", "suspicious_ip_allowlist"):
+            if field in cleaned:
+                try:
+                    cleaned[field] = attack_protection_allowlist_clean(cleaned[field])
+                except ValidationError as error:
+                    self.add_error(field, error)
+        return cleaned
+
+
+# Form field suffixes per protection: the attribute names of the selectors' dataclasses.
+ATTACK_PROTECTION_FORM_FIELDS = {
+    "brute_force": ("enabled", "max_attempts", "block_duration_seconds", "allowlist"),
+    "suspicious_ip": ("enabled", "max_attempts", "window_seconds", "allowlist"),
+}
 
 
 @admin.register(Tenant)
@@ -100,6 +175,20 @@ class TenantAdmin(TenantScopedAdmin):
         (None, {"fields": ("slug", "name", "default_audience", "issuer", "created_at")}),
         ("Security", {"fields": ("mfa_policy",)}),
         ("Advanced", {"fields": ("allow_dynamic_client_registration",)}),
+        (
+            "Attack protection",
+            {
+                "fields": tuple(
+                    f"{prefix}_{name}"
+                    for prefix, names in ATTACK_PROTECTION_FORM_FIELDS.items()
+                    for name in names
+                ),
+                "description": (
+                    "Auth0's brute-force protection and suspicious IP throttling, for the login page and the "
+                    "password grant. Blocks are listed, and lifted, under Accounts > Sign-in blocks."
+                ),
+            },
+        ),
     )
     add_fieldsets = ((None, {"fields": ("slug", "name")}),)
 
@@ -122,6 +211,35 @@ class TenantAdmin(TenantScopedAdmin):
     def mfa_policy(self, obj: Tenant) -> str:
         """The policy as a view-only user sees it (editors get the form's choice of this name)."""
         return tenant_mfa_policy(tenant=obj).label
+
+    @admin.display(description="Attack protection")
+    def attack_protection(self, obj: Tenant) -> str:
+        """The settings as a view-only user sees them (editors get the form's fields instead)."""
+        protection = tenant_attack_protection(tenant=obj)
+        brute, throttle = protection.brute_force, protection.suspicious_ip
+        return format_html(
+            "Brute-force protection: {} (block after {} failures, for {} s; allowlist: {})<br>"
+            "Suspicious IP throttling: {} ({} failures per {} s; allowlist: {})",
+            "on" if brute.enabled else "off",
+            brute.max_attempts,
+            brute.block_duration_seconds,
+            ", ".join(brute.allowlist) or "none",
+            "on" if throttle.enabled else "off",
+            throttle.max_attempts,
+            throttle.window_seconds,
+            ", ".join(throttle.allowlist) or "none",
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (title, {**options, "fields": ("attack_protection",)})
+            if title == "Attack protection"
+            else (title, options)
+            for title, options in fieldsets
+        ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -149,6 +267,31 @@ class TenantAdmin(TenantScopedAdmin):
             )
         if "mfa_policy" in form.changed_data and form.cleaned_data["mfa_policy"]:
             tenant_mfa_policy_set(tenant=obj, policy=form.cleaned_data["mfa_policy"], actor=request.user)
+        data = form.cleaned_data
+        if any(
+            f"brute_force_{name}" in form.changed_data
+            for name in ATTACK_PROTECTION_FORM_FIELDS["brute_force"]
+        ):
+            tenant_brute_force_protection_set(
+                tenant=obj,
+                enabled=data["brute_force_enabled"],
+                max_attempts=data["brute_force_max_attempts"],
+                block_duration_seconds=data["brute_force_block_duration_seconds"],
+                allowlist=data["brute_force_allowlist"],
+                actor=request.user,
+            )
+        if any(
+            f"suspicious_ip_{name}" in form.changed_data
+            for name in ATTACK_PROTECTION_FORM_FIELDS["suspicious_ip"]
+        ):
+            tenant_suspicious_ip_throttling_set(
+                tenant=obj,
+                enabled=data["suspicious_ip_enabled"],
+                max_attempts=data["suspicious_ip_max_attempts"],
+                window_seconds=data["suspicious_ip_window_seconds"],
+                allowlist=data["suspicious_ip_allowlist"],
+                actor=request.user,
+            )
 
     def response_add(
         self, request: HttpRequest, obj: Tenant, post_url_continue: str | None = None

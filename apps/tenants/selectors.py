@@ -206,3 +206,95 @@ def tenant_database_connection(*, tenant: Tenant) -> str:
     """The name of the tenant's user database, read from the (cached) tenant instance: no query."""
     name = (tenant.settings or {}).get(DATABASE_CONNECTION_SETTING)
     return name if isinstance(name, str) and name else DEFAULT_DATABASE_CONNECTION
+
+
+# --- Attack protection (Auth0's "Brute-force protection" and "Suspicious IP throttling") ---------
+# Stored in ``Tenant.settings`` under the names of Auth0's Management API objects
+# (/api/v2/attack-protection/brute-force-protection and .../suspicious-ip-throttling):
+#   "brute_force_protection":   {"enabled", "max_attempts", "allowlist", "block_duration_seconds"}
+#   "suspicious_ip_throttling": {"enabled", "max_attempts", "window_seconds", "allowlist"}
+# ``block_duration_seconds`` and ``window_seconds`` are ours: Auth0 fixes a block's lifetime at
+# 30 days and expresses the throttle as a refill rate ("max_attempts" per day, stage "pre-login").
+BRUTE_FORCE_SETTINGS_KEY = "brute_force_protection"
+SUSPICIOUS_IP_SETTINGS_KEY = "suspicious_ip_throttling"
+# Auth0's defaults: 10 consecutive failures per account and IP; a block lapses after 30 days.
+# A block stops only one IP (the account stays usable from any other), so Auth0's long lifetime
+# costs the owner little, while an attacker at that IP gets 10 guesses a month instead of 10 a day.
+BRUTE_FORCE_MAX_ATTEMPTS_DEFAULT = 10
+BRUTE_FORCE_BLOCK_SECONDS_DEFAULT = 30 * 24 * 3600
+# Auth0's pre-login stage: 100 failed attempts per IP per day, across all accounts.
+SUSPICIOUS_IP_MAX_ATTEMPTS_DEFAULT = 100
+SUSPICIOUS_IP_WINDOW_SECONDS_DEFAULT = 24 * 3600
+# Auth0 accepts at most 100 allowlist entries per protection.
+ATTACK_PROTECTION_ALLOWLIST_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class BruteForceProtection:
+    """Per account and IP: after ``max_attempts`` consecutive failures that IP is blocked for the
+    account (``too_many_attempts``, even with the right password) for ``block_duration_seconds``,
+    unless an admin unblocks it or the password is changed first. ``allowlist``: exempt IPs/CIDRs."""
+
+    enabled: bool = True
+    max_attempts: int = BRUTE_FORCE_MAX_ATTEMPTS_DEFAULT
+    block_duration_seconds: int = BRUTE_FORCE_BLOCK_SECONDS_DEFAULT
+    allowlist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SuspiciousIpThrottling:
+    """Per IP, across accounts: after ``max_attempts`` failed sign-ins in a window of
+    ``window_seconds`` every attempt from that IP is refused with 429 and ``Retry-After`` until the
+    window ends. ``allowlist``: exempt IPs/CIDRs."""
+
+    enabled: bool = True
+    max_attempts: int = SUSPICIOUS_IP_MAX_ATTEMPTS_DEFAULT
+    window_seconds: int = SUSPICIOUS_IP_WINDOW_SECONDS_DEFAULT
+    allowlist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AttackProtection:
+    brute_force: BruteForceProtection
+    suspicious_ip: SuspiciousIpThrottling
+
+
+def _allowlist_of(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(entry for entry in value if isinstance(entry, str))
+
+
+def attack_protection_of(tenant_settings: Any) -> AttackProtection:
+    """The protections a tenant's ``settings`` JSON says, each value falling back to its default.
+
+    Tolerant like ``refresh_token_lifetimes_of``: it runs on every sign-in, and a hand-edited
+    value of the wrong type means the default (protection on), never a 500. Only a JSON ``false``
+    turns a protection off.
+    """
+    stored = tenant_settings if isinstance(tenant_settings, dict) else {}
+    brute = stored.get(BRUTE_FORCE_SETTINGS_KEY)
+    brute = brute if isinstance(brute, dict) else {}
+    throttle = stored.get(SUSPICIOUS_IP_SETTINGS_KEY)
+    throttle = throttle if isinstance(throttle, dict) else {}
+    return AttackProtection(
+        brute_force=BruteForceProtection(
+            enabled=brute.get("enabled") is not False,
+            max_attempts=_positive_int(brute.get("max_attempts")) or BRUTE_FORCE_MAX_ATTEMPTS_DEFAULT,
+            block_duration_seconds=_positive_int(brute.get("block_duration_seconds"))
+            or BRUTE_FORCE_BLOCK_SECONDS_DEFAULT,
+            allowlist=_allowlist_of(brute.get("allowlist")),
+        ),
+        suspicious_ip=SuspiciousIpThrottling(
+            enabled=throttle.get("enabled") is not False,
+            max_attempts=_positive_int(throttle.get("max_attempts")) or SUSPICIOUS_IP_MAX_ATTEMPTS_DEFAULT,
+            window_seconds=_positive_int(throttle.get("window_seconds"))
+            or SUSPICIOUS_IP_WINDOW_SECONDS_DEFAULT,
+            allowlist=_allowlist_of(throttle.get("allowlist")),
+        ),
+    )
+
+
+def tenant_attack_protection(*, tenant: Tenant) -> AttackProtection:
+    """A tenant's attack-protection settings, read from the (cached) tenant instance: no query."""
+    return attack_protection_of(tenant.settings)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
@@ -498,6 +499,81 @@ MSG_DATABASE_CONNECTION_NAME = (
 )
 
 
+# --- Attack protection ---------------------------------------------------------------------------
+# Bounds a tenant admin may choose. Auth0's dashboard takes 1-100 attempts for brute-force
+# protection; a block or a throttling window longer than a year is a permanent ban in disguise.
+BRUTE_FORCE_MAX_ATTEMPTS_LIMIT = 100
+ATTACK_PROTECTION_MAX_SECONDS = 365 * 24 * 3600
+SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT = 1_000_000
+MSG_ATTEMPTS_OUT_OF_RANGE = "The number of attempts must be a whole number from 1 to {limit}."
+MSG_SECONDS_OUT_OF_RANGE = "Durations must be whole numbers of seconds, from 1 to 31536000 (a year)."
+MSG_ALLOWLIST_ENTRY_INVALID = "{entry!r} is not an IP address or CIDR range."
+MSG_ALLOWLIST_TOO_LONG = "An allowlist holds at most {limit} addresses or ranges."
+
+
+class AttackProtectionErrorCode:
+    """``ValidationError.code`` of the attack-protection settings services' refusals."""
+
+    INVALID_ATTEMPTS = "invalid_attempts"
+    INVALID_SECONDS = "invalid_seconds"
+    INVALID_ALLOWLIST = "invalid_allowlist"
+
+
+def _whole_number_in(value: Any, *, limit: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= limit
+
+
+def attack_protection_allowlist_clean(entries: Iterable[str]) -> list[str]:
+    """``entries`` as canonical IPs and CIDR ranges (``10.0.0.0/8``, ``2001:db8::1``), deduplicated.
+
+    Raises ``ValidationError`` (code ``invalid_allowlist``) for an entry that is neither, or
+    for more than Auth0's 100 entries.
+    """
+    from apps.core.client_ip import ip_networks_parse
+    from apps.tenants.selectors import ATTACK_PROTECTION_ALLOWLIST_MAX
+
+    cleaned: list[str] = []
+    for entry in entries:
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            (network,) = ip_networks_parse([entry])
+        except ValueError:
+            raise ValidationError(
+                MSG_ALLOWLIST_ENTRY_INVALID.format(entry=entry),
+                code=AttackProtectionErrorCode.INVALID_ALLOWLIST,
+            ) from None
+        text = str(network.network_address) if network.num_addresses == 1 else str(network)
+        if text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > ATTACK_PROTECTION_ALLOWLIST_MAX:
+        raise ValidationError(
+            MSG_ALLOWLIST_TOO_LONG.format(limit=ATTACK_PROTECTION_ALLOWLIST_MAX),
+            code=AttackProtectionErrorCode.INVALID_ALLOWLIST,
+        )
+    return cleaned
+
+
+def _tenant_setting_replace(*, tenant: Tenant, key: str, value: Any, actor) -> Tenant:
+    """Replace one key of ``Tenant.settings`` on the locked row (other keys kept), audit and invalidate."""
+    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    stored = dict(locked.settings or {})
+    stored[key] = value
+    Tenant.objects.filter(pk=tenant.pk).update(settings=stored)
+    tenant.settings = stored
+    audit_record(
+        tenant=tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=tenant.slug,
+        data={"changed": [f"settings.{key}"], key: value},
+    )
+    # Sign-ins read the tenant (and so these settings) through the config cache.
+    ttlcache.invalidate(tenant_cache_key(tenant.slug))
+    return tenant
+
+
 @transaction.atomic
 def tenant_database_connection_set(*, tenant: Tenant, name: str, actor=None) -> Tenant:
     """Rename the tenant's user database: the ``realm`` the password-realm grant must name."""
@@ -505,17 +581,71 @@ def tenant_database_connection_set(*, tenant: Tenant, name: str, actor=None) -> 
 
     if not DATABASE_CONNECTION_NAME_RE.match(name or ""):
         raise ValidationError(MSG_DATABASE_CONNECTION_NAME, code="invalid_database_connection_name")
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    settings = dict(locked.settings or {})
-    settings[DATABASE_CONNECTION_SETTING] = name
-    Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
-    tenant.settings = settings
-    audit_record(
-        tenant=tenant,
-        type=AuditEvent.Type.TENANT_UPDATED,
-        actor=actor,
-        target=tenant.slug,
-        data={"changed": [f"settings.{DATABASE_CONNECTION_SETTING}"], "name": name},
-    )
-    ttlcache.invalidate(tenant_cache_key(tenant.slug))
-    return tenant
+    return _tenant_setting_replace(tenant=tenant, key=DATABASE_CONNECTION_SETTING, value=name, actor=actor)
+
+
+@transaction.atomic
+def tenant_brute_force_protection_set(
+    *,
+    tenant: Tenant,
+    enabled: bool,
+    max_attempts: int,
+    block_duration_seconds: int,
+    allowlist: Iterable[str] = (),
+    actor=None,
+) -> Tenant:
+    """Configure brute-force protection (Auth0: Security > Attack Protection > Brute-force Protection).
+
+    Takes effect at the next sign-in in this process, within ``CONFIG_CACHE_SECONDS`` elsewhere.
+    Blocks already in place keep their expiry. Raises ``ValidationError`` with a code of
+    ``AttackProtectionErrorCode``.
+    """
+    from apps.tenants.selectors import BRUTE_FORCE_SETTINGS_KEY
+
+    if not _whole_number_in(max_attempts, limit=BRUTE_FORCE_MAX_ATTEMPTS_LIMIT):
+        raise ValidationError(
+            MSG_ATTEMPTS_OUT_OF_RANGE.format(limit=BRUTE_FORCE_MAX_ATTEMPTS_LIMIT),
+            code=AttackProtectionErrorCode.INVALID_ATTEMPTS,
+        )
+    if not _whole_number_in(block_duration_seconds, limit=ATTACK_PROTECTION_MAX_SECONDS):
+        raise ValidationError(MSG_SECONDS_OUT_OF_RANGE, code=AttackProtectionErrorCode.INVALID_SECONDS)
+    value = {
+        "enabled": bool(enabled),
+        "max_attempts": max_attempts,
+        "block_duration_seconds": block_duration_seconds,
+        "allowlist": attack_protection_allowlist_clean(allowlist),
+    }
+    return _tenant_setting_replace(tenant=tenant, key=BRUTE_FORCE_SETTINGS_KEY, value=value, actor=actor)
+
+
+@transaction.atomic
+def tenant_suspicious_ip_throttling_set(
+    *,
+    tenant: Tenant,
+    enabled: bool,
+    max_attempts: int,
+    window_seconds: int,
+    allowlist: Iterable[str] = (),
+    actor=None,
+) -> Tenant:
+    """Configure suspicious-IP throttling (Auth0: Security > Attack Protection > Suspicious IP Throttling).
+
+    Counting restarts only when a window ends: lowering ``max_attempts`` can throttle an IP at
+    once. Raises ``ValidationError`` with a code of ``AttackProtectionErrorCode``.
+    """
+    from apps.tenants.selectors import SUSPICIOUS_IP_SETTINGS_KEY
+
+    if not _whole_number_in(max_attempts, limit=SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT):
+        raise ValidationError(
+            MSG_ATTEMPTS_OUT_OF_RANGE.format(limit=SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT),
+            code=AttackProtectionErrorCode.INVALID_ATTEMPTS,
+        )
+    if not _whole_number_in(window_seconds, limit=ATTACK_PROTECTION_MAX_SECONDS):
+        raise ValidationError(MSG_SECONDS_OUT_OF_RANGE, code=AttackProtectionErrorCode.INVALID_SECONDS)
+    value = {
+        "enabled": bool(enabled),
+        "max_attempts": max_attempts,
+        "window_seconds": window_seconds,
+        "allowlist": attack_protection_allowlist_clean(allowlist),
+    }
+    return _tenant_setting_replace(tenant=tenant, key=SUSPICIOUS_IP_SETTINGS_KEY, value=value, actor=actor)

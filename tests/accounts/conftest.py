@@ -52,3 +52,11 @@ def session_of(http: requests.Session) -> SessionStore | None:
         return None
     store = SessionStore(session_key=key)
     return store if store.exists(key) else None
+
+
+@pytest.fixture
+def portal_admin(tenant) -> User:
+    """A portal admin of ``tenant`` (the actor of admin changes)."""
+    from apps.accounts.services import portal_admin_create
+
+    return portal_admin_create(username="pat", password="portal admin's long passphrase", tenants=[tenant])

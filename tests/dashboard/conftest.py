@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import User
+from apps.accounts.models import LoginBlock, User
 from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
@@ -23,6 +23,7 @@ from tests.factories import (
     ApiFactory,
     ApplicationFactory,
     ClientGrantFactory,
+    LoginBlockFactory,
     TenantFactory,
     TokenRuleFactory,
     UserFactory,
@@ -47,6 +48,7 @@ class TenantWorld:
     user_grant: UserGrant
     denied_token: DeniedToken
     token_rule: TokenRule
+    login_block: LoginBlock
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -72,6 +74,7 @@ def make_world(slug: str) -> TenantWorld:
         user_grant=UserGrantFactory(user=end_user, api=api),
         denied_token=token_deny(tenant=tenant, jti=f"jti-of-{slug}", audience=api.identifier),
         token_rule=TokenRuleFactory(tenant=tenant, application=application, api=api),
+        login_block=LoginBlockFactory(user=end_user),
     )
 
 
@@ -135,3 +138,23 @@ def select_values(html: str, name: str) -> set[str]:
     match = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S)
     assert match, f"no <select name={name!r}> on the page"
     return set(re.findall(r'value="([^"]+)"', match.group(1)))
+
+
+def attack_protection_form(tenant: Tenant) -> dict:
+    """The tenant change form's attack-protection fields as the browser posts them, unchanged."""
+    from apps.tenants.selectors import tenant_attack_protection
+
+    protection = tenant_attack_protection(tenant=tenant)
+    data: dict = {}
+    for prefix, policy in (
+        ("brute_force", protection.brute_force),
+        ("suspicious_ip", protection.suspicious_ip),
+    ):
+        for name in policy.__slots__:
+            value = getattr(policy, name)
+            if name == "enabled":
+                if value:
+                    data[f"{prefix}_enabled"] = "on"
+            else:
+                data[f"{prefix}_{name}"] = "\n".join(value) if name == "allowlist" else str(value)
+    return data

@@ -14,7 +14,7 @@ from apps.oauth.registration.metadata import ClientMetadata
 from apps.oauth.registration.services import client_register
 from apps.tenants.selectors import tenant_dynamic_registration_enabled
 from apps.tenants.services import tenant_dynamic_registration_set
-from tests.dashboard.conftest import PORTAL_PASSWORD, admin_url
+from tests.dashboard.conftest import PORTAL_PASSWORD, admin_url, attack_protection_form
 
 CHECKBOX = 'name="allow_dynamic_client_registration"'
 
@@ -32,7 +32,11 @@ def _registered(tenant):
 
 
 def _change_form(tenant, **overrides) -> dict:
-    return {"name": tenant.name, "default_audience": tenant.default_audience} | overrides
+    return (
+        {"name": tenant.name, "default_audience": tenant.default_audience}
+        | attack_protection_form(tenant)
+        | overrides
+    )
 
 
 def test_tenant_admin_turns_registration_on_and_off(portal_client, portal_admin, alpha):

@@ -9,7 +9,7 @@ import pyotp
 from apps.accounts.mfa.selectors import MfaPolicy, mfa_enrolled, mfa_policy
 from apps.accounts.mfa.services import otp_verify, totp_associate
 from apps.audit.models import AuditEvent
-from tests.dashboard.conftest import admin_url
+from tests.dashboard.conftest import admin_url, attack_protection_form
 
 
 def _enrol(world):
@@ -30,7 +30,8 @@ def test_tenant_admin_sets_the_mfa_policy(portal_client, portal_admin, alpha):
             "name": alpha.tenant.name,
             "default_audience": alpha.tenant.default_audience,
             "mfa_policy": "always",
-        },
+        }
+        | attack_protection_form(alpha.tenant),
     )
 
     # then through the service, audited

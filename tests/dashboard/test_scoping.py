@@ -22,6 +22,7 @@ ADMIN_OBJECTS = [
     pytest.param("audit_tokenevent", "token_event", id="token-event"),
     pytest.param("accounts_user", "end_user", id="user"),
     pytest.param("token_rules_tokenrule", "token_rule", id="token-rule"),
+    pytest.param("accounts_loginblock", "login_block", id="login-block"),
 ]
 
 

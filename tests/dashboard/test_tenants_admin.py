@@ -10,7 +10,7 @@ from apps.accounts.models import User
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent
 from apps.tenants.models import SigningKey, Tenant
-from tests.dashboard.conftest import PORTAL_PASSWORD, admin_url, shown_secret
+from tests.dashboard.conftest import PORTAL_PASSWORD, admin_url, attack_protection_form, shown_secret
 
 
 def test_portal_admin_cannot_create_tenants(portal_client, alpha):
@@ -27,7 +27,8 @@ def test_portal_admin_changes_name_and_default_audience_only(portal_client, port
     # when its admin changes the name and default audience, and posts a new slug too
     response = portal_client.post(
         admin_url("tenants_tenant_change", tenant.pk),
-        {"name": "Alpha Corporation", "default_audience": alpha.api.identifier, "slug": "hijacked"},
+        {"name": "Alpha Corporation", "default_audience": alpha.api.identifier, "slug": "hijacked"}
+        | attack_protection_form(tenant),
     )
     # then the name and audience change through the service, the slug does not
     assert response.status_code == HTTPStatus.FOUND

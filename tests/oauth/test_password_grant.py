@@ -8,15 +8,20 @@ import jwt
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.accounts.errors import WRONG_CREDENTIALS_MESSAGE
-from apps.accounts.services import user_create
-from apps.applications.services import AppType
+from apps.accounts.errors import ACCOUNT_BLOCKED_MESSAGE, IP_THROTTLED_MESSAGE, WRONG_CREDENTIALS_MESSAGE
+from apps.accounts.models import LoginBlock
+from apps.accounts.services import login_block_remove, user_create
+from apps.applications.services import AppType, application_update
 from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import UserGrant
 from apps.oauth import errors
 from apps.oauth.constants import GrantType
 from apps.tenants.selectors import DEFAULT_DATABASE_CONNECTION
-from apps.tenants.services import tenant_database_connection_set
+from apps.tenants.services import (
+    tenant_brute_force_protection_set,
+    tenant_database_connection_set,
+    tenant_suspicious_ip_throttling_set,
+)
 from tests.factories import UserFactory
 from tests.oauth.helpers import verify_with_jwks
 from tests.oauth.user_flow import make_user_setup
@@ -51,8 +56,10 @@ def password_form(setup, **overrides) -> dict:
     return {key: value for key, value in form.items() if value is not None}
 
 
-def token(http, setup, **overrides):
-    return http.post(f"{setup.issuer_path}oauth/token", data=password_form(setup, **overrides))
+def token(http, setup, headers=None, **overrides):
+    return http.post(
+        f"{setup.issuer_path}oauth/token", data=password_form(setup, **overrides), headers=headers
+    )
 
 
 def login_failures(setup) -> list[AuditEvent]:
@@ -271,3 +278,84 @@ def test_usernames_match_case_insensitively(http, trusted):
     assert response.status_code == HTTPStatus.OK, response.text
     claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
     assert claims["sub"] == f"auth0|{user.pk}"
+
+
+# --- Attack protection at the token endpoint ----------------------------------------------------
+def fail(http, setup, times: int, **overrides) -> None:
+    for _ in range(times):
+        response = token(http, setup, password="not the password", **overrides)
+        assert response.status_code == HTTPStatus.FORBIDDEN, response.text
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["existing account", "unknown username"])
+def test_repeated_failures_block_the_account_for_that_ip_even_with_the_right_password(http, trusted, known):
+    # given a tenant blocking after 3 consecutive failures
+    tenant_brute_force_protection_set(
+        tenant=trusted.tenant, enabled=True, max_attempts=3, block_duration_seconds=600
+    )
+    username = trusted.user.username if known else "nobody@example.com"
+    fail(http, trusted, 3, username=username)
+
+    # when the right password (or any) comes next from the same IP
+    response = token(http, trusted, username=username)
+
+    # then Auth0's too_many_attempts, 429, the same whether the account exists or not
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json() == {"error": "too_many_attempts", "error_description": ACCOUNT_BLOCKED_MESSAGE}
+    assert LoginBlock.objects.filter(tenant=trusted.tenant, username=username.lower()).exists()
+    assert login_failures(trusted)[0].data["reason"] == "too_many_attempts"
+
+
+def test_an_admin_unblock_lets_the_user_in_again(http, trusted):
+    tenant_brute_force_protection_set(
+        tenant=trusted.tenant, enabled=True, max_attempts=2, block_duration_seconds=600
+    )
+    fail(http, trusted, 2)
+    [block] = LoginBlock.objects.filter(tenant=trusted.tenant)
+
+    login_block_remove(block=block)
+
+    assert token(http, trusted).status_code == HTTPStatus.OK
+
+
+def test_many_failures_from_one_ip_across_accounts_are_throttled(http, trusted):
+    # given a tenant throttling an IP after 3 failures across accounts
+    tenant_suspicious_ip_throttling_set(
+        tenant=trusted.tenant, enabled=True, max_attempts=3, window_seconds=600
+    )
+    for n in range(3):
+        fail(http, trusted, 1, username=f"guess{n}@example.com")
+
+    # when a real user's right password comes from that IP
+    response = token(http, trusted)
+
+    # then 429 too_many_attempts with Retry-After
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert response.json() == {"error": "too_many_attempts", "error_description": IP_THROTTLED_MESSAGE}
+    assert 1 <= int(response.headers["Retry-After"]) <= 600
+
+
+@pytest.mark.parametrize("trusted_header", [True, False], ids=["trusted for the header", "not trusted"])
+def test_auth0_forwarded_for_names_the_end_user_only_for_a_trusted_backend(http, trusted, trusted_header):
+    # given a backend signing users in from many addresses, blocking after 2 failures
+    application_update(application=trusted.application, is_token_endpoint_ip_header_trusted=trusted_header)
+    tenant_brute_force_protection_set(
+        tenant=trusted.tenant, enabled=True, max_attempts=2, block_duration_seconds=600
+    )
+    # when an attacker at 203.0.113.9 fails twice
+    fail(http, trusted, 2, headers={"auth0-forwarded-for": "203.0.113.9"})
+
+    # then the real user at 198.51.100.7 is unaffected only if the backend is trusted to say so
+    response = http.post(
+        f"{trusted.issuer_path}oauth/token",
+        data=password_form(trusted),
+        headers={"auth0-forwarded-for": "198.51.100.7"},
+    )
+    expected = HTTPStatus.OK if trusted_header else HTTPStatus.TOO_MANY_REQUESTS
+    assert response.status_code == expected, response.text
+    block = LoginBlock.objects.get(tenant=trusted.tenant)
+    assert block.ip == ("203.0.113.9" if trusted_header else "127.0.0.1")
+    # and the token log records the end user's address
+    if trusted_header:
+        issued = TokenEvent.objects.get(tenant=trusted.tenant, type=TokenEvent.Type.SUCCESS_PASSWORD)
+        assert issued.ip == "198.51.100.7"

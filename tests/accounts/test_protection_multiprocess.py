@@ -1,0 +1,150 @@
+"""Attack protection across server processes: two real servers (``config.serve``, granian) share one
+Redis, so failures counted by one count for the other, and a block or throttle holds on both.
+
+The servers run against the test database (data is committed: ``transactional_db``) and Redis
+database 12 (``PROTECTION_TEST_REDIS_URL``), which this test empties before and after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from http import HTTPStatus
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+from django.utils.html import escape
+
+from apps.accounts.errors import ACCOUNT_BLOCKED_MESSAGE, IP_THROTTLED_MESSAGE
+from apps.accounts.models import LoginBlock
+from apps.tenants.services import tenant_brute_force_protection_set, tenant_suspicious_ip_throttling_set
+from tests.accounts.conftest import sign_in
+from tests.conftest import LiveSession
+from tests.factories import TenantFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("PROTECTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+STARTUP_SECONDS = 20
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url() -> str:
+    """The test database, as the servers must reach it."""
+    params = connection.settings_dict
+    auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
+    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@contextlib.contextmanager
+def _server(port: int, log_path: Path) -> Iterator[str]:
+    """One server process like ``make run`` (one worker), on the test database and the shared Redis."""
+    env = os.environ | {
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": REDIS_URL,
+        "DEBUG": "true",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "THREADS": "2",
+        "CLEANUP_SWEEP_SECONDS": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "config.serve"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: granian's worker goes with it
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"server on {port} exited: {log_path.read_text(errors='replace')[-2000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"server on {port} did not start within {STARTUP_SECONDS} s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+@pytest.fixture
+def shared_redis() -> Iterator[None]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def two_servers(transactional_db, shared_redis, tmp_path) -> Iterator[tuple[LiveSession, LiveSession]]:
+    with (
+        _server(_free_port(), tmp_path / "first.log") as first,
+        _server(_free_port(), tmp_path / "second.log") as second,
+    ):
+        sessions = LiveSession(first), LiveSession(second)
+        yield sessions
+        for session in sessions:
+            session.close()
+
+
+def test_brute_force_and_throttling_hold_across_two_processes_sharing_redis(two_servers):
+    first, second = two_servers
+    # given a tenant blocking after 4 failures, and one throttling an IP after 4 failures
+    blocking = TenantFactory(slug="blocking")
+    alice = UserFactory(tenant=blocking, username="alice@blocking.example")
+    tenant_brute_force_protection_set(
+        tenant=blocking, enabled=True, max_attempts=4, block_duration_seconds=600
+    )
+    throttling = TenantFactory(slug="throttling")
+    bob = UserFactory(tenant=throttling, username="bob@throttling.example")
+    tenant_suspicious_ip_throttling_set(tenant=throttling, enabled=True, max_attempts=4, window_seconds=3600)
+
+    # when alice's password is guessed wrong four times, alternating between the processes
+    for session in (first, second, first, second):
+        assert sign_in(session, blocking, alice.username, "not the password").status_code == HTTPStatus.OK
+    # then each process saw only two failures, yet the block holds on both, even for the right password
+    for session in (first, second):
+        response = sign_in(session, blocking, alice.username, alice.plaintext_password)
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert escape(ACCOUNT_BLOCKED_MESSAGE) in response.text
+    assert LoginBlock.objects.filter(tenant=blocking, user=alice).count() == 1
+
+    # when four usernames fail from one IP, alternating between the processes
+    for n, session in enumerate((first, second, first, second)):
+        assert (
+            sign_in(session, throttling, f"guess{n}@throttling.example", "nope").status_code == HTTPStatus.OK
+        )
+    # then the IP is throttled on both, with Retry-After, even for bob's right password
+    for session in (first, second):
+        response = sign_in(session, throttling, bob.username, bob.plaintext_password)
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert escape(IP_THROTTLED_MESSAGE) in response.text
+        assert 1 <= int(response.headers["Retry-After"]) <= 3600
