@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import factory
 
-from apps.accounts.models import User
+from apps.accounts.models import Role, User
+from apps.accounts.rbac.services import role_create
 from apps.accounts.services import user_create
 from apps.apis.models import Api
 from apps.apis.services import api_create
@@ -129,3 +130,18 @@ class TokenRuleFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> TokenRule:
         return token_rule_create(**kwargs)
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    """A role, through ``role_create``; ``permissions`` are ``apis.Scope`` rows of its tenant."""
+
+    class Meta:
+        model = Role
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Role {n}")
+    permissions = ()
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Role:
+        return role_create(**kwargs)

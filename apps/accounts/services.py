@@ -63,7 +63,9 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "tenants.signingkey": ("change", "view"),
     "audit.auditevent": ("view",),
     "audit.tokenevent": ("view",),
-    "accounts.user": ("add", "view"),
+    # "change" on a user is their roles and direct permissions (the user's own fields stay read-only).
+    "accounts.user": ("add", "change", "view"),
+    "accounts.role": ("add", "change", "delete", "view"),
 }
 
 

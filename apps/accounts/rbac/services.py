@@ -45,7 +45,9 @@ def _end_user(user: User) -> None:
 def _check_name_free(role: Role) -> None:
     taken = Role.objects.for_tenant(role.tenant_id).filter(name__iexact=role.name).exclude(pk=role.pk)
     if taken.exists():
-        raise ValidationError({"name": MSG_ROLE_NAME_TAKEN.format(name=role.name)}, code=ROLE_NAME_TAKEN)
+        raise ValidationError(
+            {"name": ValidationError(MSG_ROLE_NAME_TAKEN.format(name=role.name), code=ROLE_NAME_TAKEN)}
+        )
 
 
 def _scopes_data(scopes: Iterable[Scope]) -> list[dict[str, str]]:
@@ -87,12 +89,12 @@ def role_create(
 
 @transaction.atomic
 def role_update(*, role: Role, actor=None, permissions: Iterable[Scope] | None = None, **changes) -> Role:
-    """Rename or re-describe a role; with ``permissions``, also make its permissions exactly those."""
+    """Rename or re-describe a role (``changes``: name, description); with ``permissions``, also make
+    its permissions exactly those."""
     if "name" in changes:
         changes["name"] = changes["name"].strip()
-    changed = [field for field, value in changes.items() if getattr(role, field, None) != value]
     assign_changes(role, changes, allowed=ROLE_MUTABLE_FIELDS, what="a role")
-    if changed:
+    if changes:
         _check_name_free(role)
         role.full_clean()
         role.save()
@@ -101,7 +103,7 @@ def role_update(*, role: Role, actor=None, permissions: Iterable[Scope] | None =
             type=AuditEvent.Type.ROLE_UPDATED,
             actor=actor,
             target=role.name,
-            data={"role": role.pk, "changed": sorted(changed)},
+            data={"role": role.pk, "changed": sorted(changes)},
         )
     if permissions is not None:
         role_permissions_set(role=role, scopes=permissions, actor=actor)
