@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import User
+from apps.accounts.models import Role, User
 from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
@@ -23,6 +23,7 @@ from tests.factories import (
     ApiFactory,
     ApplicationFactory,
     ClientGrantFactory,
+    RoleFactory,
     TenantFactory,
     TokenRuleFactory,
     UserFactory,
@@ -47,6 +48,7 @@ class TenantWorld:
     user_grant: UserGrant
     denied_token: DeniedToken
     token_rule: TokenRule
+    role: Role
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -72,6 +74,7 @@ def make_world(slug: str) -> TenantWorld:
         user_grant=UserGrantFactory(user=end_user, api=api),
         denied_token=token_deny(tenant=tenant, jti=f"jti-of-{slug}", audience=api.identifier),
         token_rule=TokenRuleFactory(tenant=tenant, application=application, api=api),
+        role=RoleFactory(tenant=tenant, name=f"Approver of {slug}", permissions=list(api.scopes.all()[:1])),
     )
 
 

@@ -22,6 +22,7 @@ ADMIN_OBJECTS = [
     pytest.param("audit_tokenevent", "token_event", id="token-event"),
     pytest.param("accounts_user", "end_user", id="user"),
     pytest.param("token_rules_tokenrule", "token_rule", id="token-rule"),
+    pytest.param("accounts_role", "role", id="role"),
 ]
 
 
@@ -76,6 +77,7 @@ def test_superuser_sees_every_tenant(
         ("apis_api", "tenant"),
         ("applications_application", "tenant"),
         ("accounts_user", "tenant"),
+        ("accounts_role", "tenant"),
         ("grants_clientgrant", "application"),
         ("grants_clientgrant", "api"),
         ("token_rules_tokenrule", "tenant"),
