@@ -166,3 +166,17 @@ def test_client_credentials_ignore_roles_and_read_nothing_of_them(m2m):
     assert claims["permissions"] == ["read:things", "write:things"]
     # and nothing about roles or users' permissions was read
     assert not [query["sql"] for query in queries.captured_queries if "accounts_" in query["sql"]]
+
+
+def test_a_user_token_that_skipped_rbac_is_refused_not_issued(http, rbac, monkeypatch):
+    # given a grant path that forgets RBAC (simulated: the code exchange's hook does nothing)
+    from apps.oauth import errors
+    from apps.oauth.grants import user_tokens
+
+    monkeypatch.setattr(user_tokens, "rbac_apply", lambda *, context, user, scopes: scopes)
+    code = location_params(authorize(http, rbac, scope=ASKED))["code"]
+    # when the code is exchanged
+    response = exchange(http, rbac, code)
+    # then no token with unchecked scopes is issued: a JSON server error says why
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert response.json() == {"error": "server_error", "error_description": errors.MSG_RBAC_NOT_APPLIED}
