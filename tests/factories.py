@@ -7,7 +7,8 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
-from apps.accounts.models import LoginBlock, User
+from apps.accounts.models import LoginBlock, Role, User
+from apps.accounts.rbac.services import role_create
 from apps.accounts.services import user_create
 from apps.apis.models import Api
 from apps.apis.services import api_create
@@ -146,3 +147,18 @@ class LoginBlockFactory(factory.django.DjangoModelFactory):
     ip = "203.0.113.7"
     blocked_at = factory.LazyFunction(timezone.now)
     expires_at = factory.LazyAttribute(lambda o: o.blocked_at + timedelta(days=30))
+
+
+class RoleFactory(factory.django.DjangoModelFactory):
+    """A role, through ``role_create``; ``permissions`` are ``apis.Scope`` rows of its tenant."""
+
+    class Meta:
+        model = Role
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Role {n}")
+    permissions = ()
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> Role:
+        return role_create(**kwargs)

@@ -82,10 +82,11 @@ TENANT_ADMIN_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "audit.tokenevent": ("view",),
     # "delete" is what resetting a user's MFA on the user admin requires (no admin of its own).
     "accounts.mfaauthenticator": ("view", "delete"),
-    # "change" only lets them set an end user's password (the user form itself stays read-only).
+    # "change" on an end user: their password, roles and direct permissions (their own fields stay read-only).
     "accounts.user": ("add", "change", "view"),
     # "delete" is what the "Unblock" action requires: lifting a block deletes it.
     "accounts.loginblock": ("delete", "view"),
+    "accounts.role": ("add", "change", "delete", "view"),
 }
 
 

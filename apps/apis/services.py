@@ -86,11 +86,18 @@ def api_update(*, api: Api, actor=None, **changes) -> Api:
 
 @transaction.atomic
 def api_scopes_set(*, api: Api, scopes: Mapping[str, str], actor=None, audit: bool = True) -> list[Scope]:
-    """Make the API's scopes exactly ``scopes``; client grants lose scopes that no longer exist."""
+    """Make the API's scopes exactly ``scopes``.
+
+    A removed scope is removed everywhere it was given (Auth0: deleting a permission removes it
+    from roles, users and grants): from client grants (their ``scopes`` list, here), and from
+    roles and users' direct permissions (their rows point at the scope and cascade). The audit
+    event names what was removed and which client grants and roles lost it.
+    """
     from apps.grants.services import client_grants_drop_scopes
 
     existing = {scope.value: scope for scope in api.scopes.all()}
     removed = set(existing) - set(scopes)
+    changes: dict[str, list[str]] = {}
     result = []
     for value, description in scopes.items():
         scope = existing.get(value) or Scope(tenant_id=api.tenant_id, api=api, value=value)
@@ -99,15 +106,22 @@ def api_scopes_set(*, api: Api, scopes: Mapping[str, str], actor=None, audit: bo
         scope.save()
         result.append(scope)
     if removed:
-        Scope.objects.filter(api=api, value__in=removed).delete()
-        client_grants_drop_scopes(api=api, scopes=removed)
+        gone = Scope.objects.filter(api=api, value__in=removed)
+        # The rows that point at these scopes (role permissions, user permissions) cascade.
+        roles = sorted(set(gone.filter(roles__isnull=False).values_list("roles__name", flat=True)))
+        gone.delete()
+        changes = {
+            "removed": sorted(removed),
+            "client_grants_changed": client_grants_drop_scopes(api=api, scopes=removed),
+            "roles_changed": roles,
+        }
     if audit:
         audit_record(
             tenant=api.tenant,
             type=AuditEvent.Type.API_UPDATED,
             actor=actor,
             target=api.identifier,
-            data={"scopes": sorted(scopes)},
+            data={"scopes": sorted(scopes), **changes},
         )
     _invalidate(api)
     return result

@@ -87,15 +87,23 @@ def client_grant_delete(*, grant: ClientGrant, actor=None) -> None:
     grant.delete()
 
 
-def client_grants_drop_scopes(*, api: Api, scopes: Iterable[str]) -> None:
-    """Called when an API stops defining ``scopes``: no grant may keep them."""
+def client_grants_drop_scopes(*, api: Api, scopes: Iterable[str]) -> list[str]:
+    """Called when an API stops defining ``scopes``: no grant may keep them.
+
+    Returns the client ids of the applications whose grant changed, for the caller's audit event.
+    """
     dropped = set(scopes)
-    for grant in ClientGrant.objects.filter(api=api).select_for_update():
+    changed = []
+    for grant in (
+        ClientGrant.objects.filter(api=api).select_related("application").select_for_update(of=("self",))
+    ):
         kept = [scope for scope in grant.scopes if scope not in dropped]
         if kept != grant.scopes:
             grant.scopes = kept
             grant.save(update_fields=["scopes", "updated_at"])
             _invalidate(grant)
+            changed.append(grant.application.client_id)
+    return sorted(changed)
 
 
 @transaction.atomic

@@ -38,6 +38,11 @@ class OAuthContext:
     audience: str = ""
     scope: str = ""
     jti: str = ""
+    # User tokens, set by ``grants.user_tokens.rbac_apply``: the scopes asked for before RBAC narrowed
+    # them (what a new refresh token keeps), and, when the API's RBAC is on, all of the user's
+    # permissions for the API (the ``permissions`` claim). None: not applied (M2M tokens).
+    requested_scopes: tuple[str, ...] | None = None
+    permissions: frozenset[str] | None = None
     # Custom claims for the access token, decided with its scopes (client credentials: token rules).
     custom_claims: dict[str, Any] = field(default_factory=dict)
     # Authorization code exchange: the code's row; what the exchange issued (for replay revocation).

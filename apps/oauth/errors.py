@@ -53,6 +53,7 @@ MSG_AUDIENCE_RESOURCE_MISMATCH = "audience and resource name different APIs; sen
 MSG_MULTIPLE_RESOURCES = "Only one resource (API) can be requested per token."
 MSG_INVALID_RESOURCE = "The resource '{resource}' is not an absolute URI (RFC 8707 section 2)."
 MSG_SIGNING_KEY_MISSING = "The tenant has no current signing key for {algorithm}."
+MSG_RBAC_NOT_APPLIED = "Role-based access control was not applied to this user token."
 MSG_CODE_REPLAYED = "Invalid authorization code: it was already used; the tokens it issued are revoked."
 MSG_REFRESH_TOKEN_INVALID = "Unknown or invalid refresh token."
 MSG_REFRESH_TOKEN_EXPIRED = (

@@ -88,8 +88,17 @@ class AccessToken(AbstractAccessToken):
 
 
 class RefreshToken(AbstractRefreshToken):
+    """A refresh token (stored as its checksum), one of a rotating family.
+
+    ``scope`` is what the token may be refreshed for: the scopes first requested (and consented
+    to), identical along the family (RFC 6749 section 6), before any narrowing by the API's RBAC,
+    which is applied afresh to each refresh. Empty on rows written before it existed: their
+    access token's scope stands in (DOT's ``get_original_scopes``).
+    """
+
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
     audience = models.CharField(max_length=600, blank=True)
+    scope = models.TextField(blank=True)
     user_grant = models.ForeignKey(
         "grants.UserGrant", null=True, blank=True, on_delete=models.CASCADE, related_name="refresh_tokens"
     )

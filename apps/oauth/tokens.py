@@ -38,9 +38,10 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
     client_id = request.client.client_id
     scopes = request.scopes or ()
     now = int(time.time())
+    rules = rules_for_request(request)
     claims: dict[str, Any] = {
         "iss": context.issuer,
-        **rules_for_request(request).subject_claims(request, context),
+        **rules.subject_claims(request, context),
         "aud": _audience(api, scopes, issuer=context.issuer),
         "iat": now,
         "exp": now + expires_in(request),
@@ -49,13 +50,28 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         "azp": client_id,  # Auth0
         "scope": " ".join(scopes),
     }
-    if api is not None and api.rbac_enabled and api.add_permissions_in_token:
-        claims["permissions"] = [scope for scope in scopes if scope in api.scopes]
+    if api is not None and api.rbac_enabled:
+        permissions = _rbac_permissions(rules, context, api, scopes)
+        if api.add_permissions_in_token:
+            claims["permissions"] = permissions
     for name, value in context.custom_claims.items():
         claims.setdefault(name, value)  # validated as namespaced; a registered claim still always wins
     context.audience = api.identifier if api else ""
     context.scope, context.jti = claims["scope"], claims["jti"]
     return sign(claims, api=api, tenant_id=context.tenant.pk)
+
+
+def _rbac_permissions(rules, context, api: ApiSnapshot, scopes) -> list[str]:
+    """Auth0's ``permissions`` claim for an API with RBAC. A user token: all of the user's
+    permissions for the API (not only those requested), as ``rbac_apply`` read them. An M2M
+    token: its scopes the API defines (client credentials are governed by client grants, not
+    roles). A user token whose grant never applied RBAC is refused rather than issued with
+    scopes the user may not hold."""
+    if not rules.persists_tokens:
+        return [scope for scope in scopes if scope in api.scopes]
+    if context.permissions is None:
+        raise errors.ServerMisconfigured(errors.MSG_RBAC_NOT_APPLIED)
+    return sorted(context.permissions)
 
 
 def generate_refresh_token(request) -> str:

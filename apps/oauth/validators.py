@@ -38,6 +38,14 @@ from apps.oauth.tokens import verify_access_token
 from apps.tenants.selectors import tenant_refresh_token_lifetimes
 
 
+def original_scopes(refresh_token: RefreshToken) -> str:
+    """What ``refresh_token`` may be refreshed for; a row from before ``RefreshToken.scope`` existed
+    falls back on its access token's scope (the validator refuses a token whose access token is gone)."""
+    if refresh_token.scope:
+        return refresh_token.scope
+    return refresh_token.access_token.scope if refresh_token.access_token is not None else ""
+
+
 class PortcullisValidator(OAuth2Validator):
     # --- Clients ------------------------------------------------------------------------
     def _load_application(self, client_id, request):
@@ -251,6 +259,11 @@ class PortcullisValidator(OAuth2Validator):
         context.api, context.audience, context.user_grant_id = api, token.audience, token.user_grant_id
         return True
 
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs) -> list[str]:
+        """The scopes the presented refresh token may be used for: its own (see ``RefreshToken.scope``),
+        not its last access token's, which the API's RBAC may have narrowed."""
+        return original_scopes(request.refresh_token_instance).split()
+
     def refresh_id_token(self, request) -> bool:
         return OPENID in (request.scopes or ())
 
@@ -312,11 +325,20 @@ class PortcullisValidator(OAuth2Validator):
         context = current()
         # A new family's id is a UUIDv7 carrying its start: the absolute lifetime's clock.
         family = previous_refresh_token.token_family if previous_refresh_token else token_family_new()
+        # RFC 6749 section 6: a rotated token's scope is identical to the presented one's; a new
+        # family keeps the scopes as requested, before RBAC narrowed them (``rbac_apply``).
+        if previous_refresh_token is not None:
+            scope = original_scopes(previous_refresh_token)
+        elif context.requested_scopes is not None:
+            scope = " ".join(context.requested_scopes)
+        else:
+            scope = " ".join(request.scopes or ())
         refresh_token = RefreshToken(
             **context.row_binding(),
             user=request.user,
             application=request.client,
             token_family=family,
+            scope=scope,
         )
         self._set_token_value(refresh_token, refresh_token_code)
         return refresh_token

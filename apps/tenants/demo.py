@@ -18,9 +18,10 @@ from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts.models import User
+from apps.accounts.models import Role, User
+from apps.accounts.rbac.services import role_create
 from apps.accounts.services import portal_admin_create, tenant_admin_group, user_create
-from apps.apis.models import Api
+from apps.apis.models import Api, Scope
 from apps.apis.services import api_create, api_update
 from apps.applications.models import Application
 from apps.applications.services import (
@@ -49,6 +50,10 @@ TIMESHEETS_SCOPES = {
     "approve:timesheets": "Approve timesheets",
 }
 M2M_SCOPES = ["read:timesheets"]
+# A role for trying RBAC: the demo API does not enforce RBAC until an admin turns it on (the
+# sample app and the demo user keep every scope they ask for); the role is assigned to no one.
+APPROVER_ROLE = "Timesheet approver"
+APPROVER_SCOPES = ["read:timesheets", "approve:timesheets"]
 SPA_CALLBACK = "http://127.0.0.1:3001/callback"
 # Application settings the demo keeps converged on every run (old databases are repaired).
 CONVERGED_URIS = {
@@ -95,6 +100,19 @@ def demo_apps() -> dict[str, dict[str, Any]]:
             "name": "Timesheets Mobile",
             "app_type": AppType.NATIVE,
             "callbacks": ["http://127.0.0.1/callback"],
+        },
+        # A highly trusted first-party backend that signs users in with their password (Auth0's
+        # "Calling APIs from highly trusted applications"), with MFA when the user has it.
+        "backend": {
+            "name": "Timesheets Backend (password grant)",
+            "app_type": AppType.REGULAR_WEB,
+            "grant_types": [
+                GrantType.PASSWORD,
+                GrantType.PASSWORD_REALM,
+                GrantType.MFA_OTP,
+                GrantType.MFA_RECOVERY_CODE,
+                GrantType.REFRESH_TOKEN,
+            ],
         },
         "third_party": {
             "name": "Partner Payroll (third party)",
@@ -167,6 +185,18 @@ def _demo_timesheets(user: User) -> None:
         )
 
 
+def _approver_role(tenant: Tenant, api: Api) -> None:
+    """The "Timesheet approver" role, created once (an admin may change it afterwards)."""
+    if Role.objects.for_tenant(tenant).filter(name__iexact=APPROVER_ROLE).exists():
+        return
+    role_create(
+        tenant=tenant,
+        name=APPROVER_ROLE,
+        description="Reads and approves timesheets.",
+        permissions=Scope.objects.filter(api=api, value__in=APPROVER_SCOPES),
+    )
+
+
 @transaction.atomic
 def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
     """Create or repair the demo tenant; returns everything ``var/demo.json`` holds."""
@@ -195,6 +225,7 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         )
     elif not api.allow_offline_access:  # the sample web app refreshes its tokens
         api_update(api=api, allow_offline_access=True)
+    _approver_role(tenant, api)
     apps = demo_apps()
     clients = {key: _client(tenant, spec, known.get(key) or {}) for key, spec in apps.items()}
     m2m_app = Application.objects.get(client_id=clients["m2m"]["client_id"])

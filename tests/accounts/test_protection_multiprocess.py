@@ -25,10 +25,12 @@ from django.utils.html import escape
 
 from apps.accounts.errors import ACCOUNT_BLOCKED_MESSAGE, IP_THROTTLED_MESSAGE
 from apps.accounts.models import LoginBlock
+from apps.applications.services import AppType
+from apps.oauth.constants import GrantType
 from apps.tenants.services import tenant_brute_force_protection_set, tenant_suspicious_ip_throttling_set
 from tests.accounts.conftest import sign_in
 from tests.conftest import LiveSession
-from tests.factories import TenantFactory, UserFactory
+from tests.factories import ApplicationFactory, TenantFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("PROTECTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -148,3 +150,29 @@ def test_brute_force_and_throttling_hold_across_two_processes_sharing_redis(two_
         assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         assert escape(IP_THROTTLED_MESSAGE) in response.text
         assert 1 <= int(response.headers["Retry-After"]) <= 3600
+
+    # and at the token endpoint: the password grant of a trusted backend alternating between the
+    # processes is blocked on both once four of its attempts failed
+    backend = ApplicationFactory(
+        tenant=blocking, app_type=AppType.REGULAR_WEB, grant_types=[GrantType.PASSWORD]
+    )
+    carol = UserFactory(tenant=blocking, username="carol@blocking.example")
+
+    def password_grant(session: LiveSession, password: str):
+        return session.post(
+            f"/t/{blocking.slug}/oauth/token",
+            data={
+                "grant_type": GrantType.PASSWORD.value,
+                "username": carol.username,
+                "password": password,
+                "client_id": backend.client_id,
+                "client_secret": backend.plaintext_secret,
+            },
+        )
+
+    for session in (first, second, first, second):
+        assert password_grant(session, "not the password").status_code == HTTPStatus.FORBIDDEN
+    for session in (first, second):
+        response = password_grant(session, carol.plaintext_password)
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert response.json() == {"error": "too_many_attempts", "error_description": ACCOUNT_BLOCKED_MESSAGE}

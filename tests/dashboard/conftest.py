@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import LoginBlock, User
+from apps.accounts.models import LoginBlock, Role, User
 from apps.accounts.services import portal_admin_create
 from apps.apis.models import Api
 from apps.applications.models import Application
@@ -24,6 +24,7 @@ from tests.factories import (
     ApplicationFactory,
     ClientGrantFactory,
     LoginBlockFactory,
+    RoleFactory,
     TenantFactory,
     TokenRuleFactory,
     UserFactory,
@@ -49,6 +50,7 @@ class TenantWorld:
     denied_token: DeniedToken
     token_rule: TokenRule
     login_block: LoginBlock
+    role: Role
 
 
 def make_world(slug: str) -> TenantWorld:
@@ -75,6 +77,7 @@ def make_world(slug: str) -> TenantWorld:
         denied_token=token_deny(tenant=tenant, jti=f"jti-of-{slug}", audience=api.identifier),
         token_rule=TokenRuleFactory(tenant=tenant, application=application, api=api),
         login_block=LoginBlockFactory(user=end_user),
+        role=RoleFactory(tenant=tenant, name=f"Approver of {slug}", permissions=list(api.scopes.all()[:1])),
     )
 
 

@@ -23,6 +23,7 @@ ADMIN_OBJECTS = [
     pytest.param("accounts_user", "end_user", id="user"),
     pytest.param("token_rules_tokenrule", "token_rule", id="token-rule"),
     pytest.param("accounts_loginblock", "login_block", id="login-block"),
+    pytest.param("accounts_role", "role", id="role"),
 ]
 
 
@@ -77,6 +78,7 @@ def test_superuser_sees_every_tenant(
         ("apis_api", "tenant"),
         ("applications_application", "tenant"),
         ("accounts_user", "tenant"),
+        ("accounts_role", "tenant"),
         ("grants_clientgrant", "application"),
         ("grants_clientgrant", "api"),
         ("token_rules_tokenrule", "tenant"),

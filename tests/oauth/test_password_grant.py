@@ -10,7 +10,9 @@ from django.core.exceptions import ValidationError
 
 from apps.accounts.errors import ACCOUNT_BLOCKED_MESSAGE, IP_THROTTLED_MESSAGE, WRONG_CREDENTIALS_MESSAGE
 from apps.accounts.models import LoginBlock
+from apps.accounts.rbac.services import role_create, user_roles_assign
 from apps.accounts.services import login_block_remove, user_create
+from apps.apis.services import api_update
 from apps.applications.services import AppType, application_update
 from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import UserGrant
@@ -359,3 +361,29 @@ def test_auth0_forwarded_for_names_the_end_user_only_for_a_trusted_backend(http,
     if trusted_header:
         issued = TokenEvent.objects.get(tenant=trusted.tenant, type=TokenEvent.Type.SUCCESS_PASSWORD)
         assert issued.ip == "198.51.100.7"
+
+
+# --- RBAC ---------------------------------------------------------------------------------------
+def test_with_rbac_the_password_grant_issues_only_what_the_user_holds(http, trusted):
+    # given an API enforcing RBAC with permissions in the token, and an approver role
+    api_update(api=trusted.api, rbac_enabled=True, add_permissions_in_token=True)
+    scopes = {scope.value: scope for scope in trusted.api.scopes.all()}
+    approver = role_create(
+        tenant=trusted.tenant, name="Approver", permissions=[scopes["read:things"], scopes["write:things"]]
+    )
+    ask = "openid read:things write:things delete:things"
+
+    # when a user without any role asks for everything
+    without = token(http, trusted, scope=ask)
+    # and again once the role is assigned (the next token shows the change)
+    user_roles_assign(user=trusted.user, roles=[approver])
+    with_role = token(http, trusted, scope=ask)
+
+    # then each token carries the requested scopes the user holds, and every permission they hold
+    assert without.status_code == HTTPStatus.OK, without.text
+    claims = jwt.decode(without.json()["access_token"], options={"verify_signature": False})
+    assert (claims["scope"], claims["permissions"]) == ("openid", [])
+    assert without.json()["scope"] == "openid"
+    claims = jwt.decode(with_role.json()["access_token"], options={"verify_signature": False})
+    assert claims["scope"] == "openid read:things write:things"
+    assert claims["permissions"] == ["read:things", "write:things"]

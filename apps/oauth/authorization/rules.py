@@ -5,6 +5,8 @@
 - Requested scopes are the OpenID ones (``openid profile email offline_access``) and the API's;
   a scope the API does not define is dropped, as Auth0 does; a malformed one is refused.
   ``offline_access`` is kept only when the API allows offline access.
+- Tokens issued here (implicit): the API's RBAC narrows the scopes when they are issued, once the
+  user is known (``rbac_apply``). A code keeps the scopes as consented; RBAC applies at its exchange.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from apps.core.validators import SCOPE_TOKEN_RE
 from apps.oauth import constants, errors
 from apps.oauth.audience import api_for_audience, requested_audience
 from apps.oauth.context import OAuthContext
-from apps.oauth.grants.user_tokens import UserTokenRules
+from apps.oauth.grants.user_tokens import UserTokenRules, rbac_apply
 
 
 class ResponseType(models.TextChoices):
@@ -97,6 +99,9 @@ class AuthorizationRules(UserTokenRules):
                     kept.append(scope)
             elif scope in OIDC_SCOPES or (api is not None and scope in api.scopes):
                 kept.append(scope)
+        if request.user is not None and request.response_type in IMPLICIT_RESPONSE_TYPES:
+            # Issuing (oauthlib validates again, with the user, before minting): the user's permissions.
+            kept = rbac_apply(context=context, user=request.user, scopes=kept)
         return kept
 
 

@@ -3,7 +3,8 @@
 The code is single use (a replay fails with ``invalid_grant`` and revokes what the first
 exchange issued), bound to the client, the redirect URI and the PKCE verifier, valid for
 ``AUTHORIZATION_CODE_EXPIRE_SECONDS`` (60 s, as Auth0). The API and the scopes are those
-the user consented to at ``/authorize``, stored with the code.
+the user consented to at ``/authorize``, stored with the code, narrowed by the API's RBAC
+(``rbac_apply``) as they stand at the exchange.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from oauthlib.openid.connect.core.grant_types.dispatchers import AuthorizationTo
 
 from apps.audit.models import TokenEvent
 from apps.oauth import constants
-from apps.oauth.grants.user_tokens import UserTokenRules, drop_refresh_token_unless_offline
+from apps.oauth.grants.user_tokens import UserTokenRules, drop_refresh_token_unless_offline, rbac_post_token
 
 
 class AuthorizationCodeRules(UserTokenRules):
@@ -28,5 +29,6 @@ class AuthorizationCodeRules(UserTokenRules):
         oauth2 = OAuth2AuthorizationCodeGrant(validator)
         oidc = OIDCAuthorizationCodeGrant(validator)
         for grant in (oauth2, oidc.proxy_target):
+            grant.custom_validators.post_token.append(rbac_post_token)
             grant.register_token_modifier(drop_refresh_token_unless_offline)
         return AuthorizationTokenGrantDispatcher(validator, default_grant=oauth2, oidc_grant=oidc)

@@ -41,7 +41,7 @@ from apps.oauth import constants, errors
 from apps.oauth.audience import requested_audience
 from apps.oauth.authorization.rules import AuthorizationRules
 from apps.oauth.context import OAuthContext, current
-from apps.oauth.grants.user_tokens import drop_refresh_token_unless_offline
+from apps.oauth.grants.user_tokens import drop_refresh_token_unless_offline, rbac_apply
 from apps.oauth.mfa_api import is_mfa_api, mfa_api, mfa_audience
 from apps.tenants.selectors import tenant_database_connection
 
@@ -166,8 +166,11 @@ class PasswordRules(AuthorizationRules):
         self.issue_for(request, context, username=username)
 
     def issue_for(self, request, context: OAuthContext, *, username: str) -> None:
-        """The user is who they say: record the sign-in and the approval the tokens are bound to."""
+        """The user is who they say: the scopes under the API's RBAC (``rbac_apply``), then record the
+        sign-in and the approval (the scopes as requested) the tokens are bound to."""
         user, client = request.user, request.client
+        requested = list(request.scopes or ())
+        request.scopes = rbac_apply(context=context, user=user, scopes=requested)
         if not is_mfa_api(context.api):  # tokens for the MFA API manage a factor: no approval to record
             api = (
                 api_get(tenant_id=context.tenant.pk, api_id=context.api.id)
@@ -175,7 +178,7 @@ class PasswordRules(AuthorizationRules):
                 else None
             )
             grant = user_grant_record(
-                tenant=context.tenant, user=user, application=client, api=api, scopes=request.scopes
+                tenant=context.tenant, user=user, application=client, api=api, scopes=requested
             )
             context.user_grant_id = grant.pk
         login_success_record(
