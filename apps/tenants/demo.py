@@ -265,6 +265,7 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         "implicit": clients["implicit"] | {"redirect_uri": urls["implicit_callback"]},
         "native": clients["native"],
         "third_party": clients["third_party"],
+        "backend": clients["backend"] | {"audience": TIMESHEETS_AUDIENCE},
         "management": management,
         "timesheets_url": f"{public_url}/sample/timesheets/",
         "sample_url": urls["sample_url"],
