@@ -414,20 +414,13 @@ def tenant_dynamic_registration_set(*, tenant: Tenant, enabled: bool, actor=None
     """
     from apps.tenants.selectors import DYNAMIC_CLIENT_REGISTRATION_SETTING
 
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    settings = dict(locked.settings or {})
-    settings[DYNAMIC_CLIENT_REGISTRATION_SETTING] = bool(enabled)
-    Tenant.objects.filter(pk=tenant.pk).update(settings=settings)
-    tenant.settings = settings
-    audit_record(
+    return tenant_setting_replace(
         tenant=tenant,
-        type=AuditEvent.Type.TENANT_UPDATED,
+        key=DYNAMIC_CLIENT_REGISTRATION_SETTING,
+        value=bool(enabled),
         actor=actor,
-        target=tenant.slug,
-        data={"changed": [f"settings.{DYNAMIC_CLIENT_REGISTRATION_SETTING}"], "enabled": bool(enabled)},
+        audit_data={"enabled": bool(enabled)},
     )
-    ttlcache.invalidate(tenant_cache_key(tenant.slug))
-    return tenant
 
 
 # --- Refresh-token lifetimes ---------------------------------------------------------------------
@@ -555,8 +548,16 @@ def attack_protection_allowlist_clean(entries: Iterable[str]) -> list[str]:
     return cleaned
 
 
-def _tenant_setting_replace(*, tenant: Tenant, key: str, value: Any, actor) -> Tenant:
-    """Replace one key of ``Tenant.settings`` on the locked row (other keys kept), audit and invalidate."""
+@transaction.atomic
+def tenant_setting_replace(
+    *, tenant: Tenant, key: str, value: Any, actor, audit_data: dict[str, Any] | None = None
+) -> Tenant:
+    """Replace one key of ``Tenant.settings`` on the locked row (other keys kept: a concurrent change
+    to another setting is not lost), record it as ``tenant.updated`` and invalidate the config cache.
+
+    The one writer of tenant settings; each setting's service validates its value and calls it
+    inside its transaction.
+    """
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     stored = dict(locked.settings or {})
     stored[key] = value
@@ -567,7 +568,7 @@ def _tenant_setting_replace(*, tenant: Tenant, key: str, value: Any, actor) -> T
         type=AuditEvent.Type.TENANT_UPDATED,
         actor=actor,
         target=tenant.slug,
-        data={"changed": [f"settings.{key}"], key: value},
+        data={"changed": [f"settings.{key}"]} | (audit_data if audit_data is not None else {key: value}),
     )
     # Sign-ins read the tenant (and so these settings) through the config cache.
     ttlcache.invalidate(tenant_cache_key(tenant.slug))
@@ -581,7 +582,7 @@ def tenant_database_connection_set(*, tenant: Tenant, name: str, actor=None) -> 
 
     if not DATABASE_CONNECTION_NAME_RE.match(name or ""):
         raise ValidationError(MSG_DATABASE_CONNECTION_NAME, code="invalid_database_connection_name")
-    return _tenant_setting_replace(tenant=tenant, key=DATABASE_CONNECTION_SETTING, value=name, actor=actor)
+    return tenant_setting_replace(tenant=tenant, key=DATABASE_CONNECTION_SETTING, value=name, actor=actor)
 
 
 @transaction.atomic
@@ -615,7 +616,7 @@ def tenant_brute_force_protection_set(
         "block_duration_seconds": block_duration_seconds,
         "allowlist": attack_protection_allowlist_clean(allowlist),
     }
-    return _tenant_setting_replace(tenant=tenant, key=BRUTE_FORCE_SETTINGS_KEY, value=value, actor=actor)
+    return tenant_setting_replace(tenant=tenant, key=BRUTE_FORCE_SETTINGS_KEY, value=value, actor=actor)
 
 
 @transaction.atomic
@@ -648,4 +649,4 @@ def tenant_suspicious_ip_throttling_set(
         "window_seconds": window_seconds,
         "allowlist": attack_protection_allowlist_clean(allowlist),
     }
-    return _tenant_setting_replace(tenant=tenant, key=SUSPICIOUS_IP_SETTINGS_KEY, value=value, actor=actor)
+    return tenant_setting_replace(tenant=tenant, key=SUSPICIOUS_IP_SETTINGS_KEY, value=value, actor=actor)

@@ -37,9 +37,9 @@ from apps.accounts.mfa.selectors import (
 from apps.accounts.models import MfaAuthenticator, MfaRecoveryCode, User
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
-from apps.core import ttlcache
 from apps.tenants import crypto
 from apps.tenants.models import Tenant
+from apps.tenants.services import tenant_setting_replace
 
 # RFC 6238 parameters authenticator apps assume when the otpauth:// URI names none.
 TOTP_PERIOD_SECONDS = 30
@@ -95,27 +95,12 @@ def tenant_mfa_policy_set(*, tenant: Tenant, policy: str, actor=None) -> Tenant:
     concurrent change to another setting is not lost; audited; the config cache is invalidated.
     Raises ``ValidationError`` (code ``invalid_mfa_policy``) for an unknown policy.
     """
-    from apps.tenants.selectors import tenant_cache_key
-
     if policy not in MfaPolicy.values:
         raise ValidationError(
             MSG_INVALID_POLICY.format(policy=policy, choices=", ".join(MfaPolicy.values)),
             code="invalid_mfa_policy",
         )
-    locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    stored = dict(locked.settings or {})
-    stored[MFA_POLICY_SETTING] = str(policy)
-    Tenant.objects.filter(pk=tenant.pk).update(settings=stored)
-    tenant.settings = stored
-    audit_record(
-        tenant=tenant,
-        type=AuditEvent.Type.TENANT_UPDATED,
-        actor=actor,
-        target=tenant.slug,
-        data={"changed": [f"settings.{MFA_POLICY_SETTING}"], MFA_POLICY_SETTING: str(policy)},
-    )
-    ttlcache.invalidate(tenant_cache_key(tenant.slug))
-    return tenant
+    return tenant_setting_replace(tenant=tenant, key=MFA_POLICY_SETTING, value=str(policy), actor=actor)
 
 
 # --- Enrolment ---------------------------------------------------------------------------------
