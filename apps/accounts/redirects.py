@@ -77,3 +77,10 @@ def safe_next_path(value: str | None, *, tenant) -> str | None:
     if not url_has_allowed_host_and_scheme(value, allowed_hosts=None):
         return None
     return value
+
+
+def requested_next_path(request) -> str | None:
+    """The checked ``next`` of a tenant page's request: from the hidden field of a POST, from the
+    query of a GET (``safe_next_path``)."""
+    params = request.POST if request.method == "POST" else request.GET
+    return safe_next_path(params.get("next"), tenant=request.tenant)

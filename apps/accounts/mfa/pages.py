@@ -42,7 +42,7 @@ from apps.accounts.redirects import (
     default_after_login_path,
     login_path,
     mfa_login_path,
-    safe_next_path,
+    requested_next_path,
     tenant_path,
 )
 from apps.accounts.sessions import end_user_for_request
@@ -139,11 +139,6 @@ def account_mfa_view(request: HttpRequest) -> HttpResponse:
 # --- Login page, second step ---------------------------------------------------------------------
 
 
-def _next_path(request: HttpRequest) -> str | None:
-    params = request.POST if request.method == "POST" else request.GET
-    return safe_next_path(params.get("next"), tenant=request.tenant)
-
-
 @sensitive_post_parameters("code")
 @never_cache
 @csrf_protect
@@ -151,7 +146,7 @@ def _next_path(request: HttpRequest) -> str | None:
 def login_mfa_view(request: HttpRequest) -> HttpResponse:
     """The code step after a right password; for a user the policy makes enrol, enrolment first."""
     tenant = request.tenant
-    next_path = _next_path(request)
+    next_path = requested_next_path(request)
     after = next_path or default_after_login_path(tenant)
     pending = mfa_login_pending(request)
     if pending is None:
