@@ -209,8 +209,8 @@ def _attempt_begin(*, tenant: Tenant, user: User, ip: str | None, factor: str) -
     Counting first means at most ``MFA_MAX_FAILED_ATTEMPTS`` codes are ever checked in a window,
     however many requests race. Each counted attempt restarts the window (``touch``); refused
     attempts do not, so a block ends ``MFA_LOCKOUT_SECONDS`` after the last counted failure.
-    Unlike sign-in counting, counters that fail refuse nothing and let nothing through: the
-    error propagates (a code is never checked uncounted).
+    Unlike sign-in counting, counters that fail are not skipped: the error propagates and the
+    request fails, so a code is never checked uncounted.
     """
     key = mfa_attempts_counter_key(tenant_id=tenant.pk, user_id=user.pk)
     count = counter_incr(key=key, ttl_seconds=settings.MFA_LOCKOUT_SECONDS)
