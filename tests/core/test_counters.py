@@ -24,6 +24,7 @@ from apps.core.counters import (
     counters_backend,
 )
 from apps.core.models import Counter
+from tests.conftest import COUNTERS_TEST_REDIS_URL
 
 HOUR = 3600
 
@@ -189,7 +190,7 @@ def test_counters_live_in_the_cache_only_when_every_process_shares_it(
     settings, monkeypatch, cache_backend, shared, chosen
 ):
     # given a process whose default cache is this one, and no counter yet
-    settings.CACHES = {"default": {"BACKEND": cache_backend, "LOCATION": "redis://127.0.0.1:6379/14"}}
+    settings.CACHES = {"default": {"BACKEND": cache_backend, "LOCATION": COUNTERS_TEST_REDIS_URL}}
     monkeypatch.setattr(counters, "_backend", None)
     # when / then
     assert cache_is_shared() is shared
