@@ -331,13 +331,13 @@ SAMPLE_WEB = None
 # --- Multi-factor authentication (TOTP, apps/accounts/mfa) ---------------------------------
 # Auth0's mfa_token lives 10 minutes; the login page's pending second step lives as long.
 MFA_TOKEN_LIFETIME_SECONDS = int(os.environ.get("MFA_TOKEN_LIFETIME_SECONDS", "600"))
-# Consecutive wrong one-time or recovery codes (per tenant and user, counted in the cache: shared
-# by all processes with REDIS_URL) before further codes are refused for MFA_LOCKOUT_SECONDS.
+# Consecutive wrong one-time or recovery codes (per tenant and user, counted by apps.core.counters:
+# shared by all processes, in Redis or the database) before codes are refused for MFA_LOCKOUT_SECONDS.
 MFA_MAX_FAILED_ATTEMPTS = int(os.environ.get("MFA_MAX_FAILED_ATTEMPTS", "10"))
 MFA_LOCKOUT_SECONDS = int(os.environ.get("MFA_LOCKOUT_SECONDS", "900"))
 
 # --- Dynamic client registration (RFC 7591, /t/<tenant>/oidc/register) --------------------
 # Registrations (successful or not) allowed per client IP address and tenant in each window.
-# Counted in the cache: shared by all processes with REDIS_URL, per process without it.
+# Counted by apps.core.counters: shared by all processes (in Redis with REDIS_URL, else the database).
 DCR_RATE_LIMIT = int(os.environ.get("DCR_RATE_LIMIT", "10"))
 DCR_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("DCR_RATE_LIMIT_WINDOW_SECONDS", "3600"))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 import requests
+from django.core.cache import cache
 
-from apps.core import ttlcache
+from apps.core import counters, ttlcache
 from apps.tenants import keys
 from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, TenantFactory
 
@@ -73,6 +76,30 @@ def _fresh_config_cache():
     ttlcache.clear()
     yield
     ttlcache.clear()
+
+
+# The Redis database tests that need a shared cache use (emptied before and after each of them).
+COUNTERS_TEST_REDIS_URL = os.environ.get("COUNTERS_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def database_counters(monkeypatch) -> None:
+    """Counters (``apps.core.counters``) in the database, as without ``REDIS_URL``, whatever cache the
+    test run has. Rows are rolled back (``db``) or flushed (``transactional_db``) after each test."""
+    monkeypatch.setattr(counters, "_backend", counters.DatabaseCounters())
+
+
+@pytest.fixture
+def redis_counters(settings, monkeypatch) -> Iterator[None]:
+    """Counters in a shared Redis cache, as with ``REDIS_URL`` (chosen by ``counters_backend``)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": COUNTERS_TEST_REDIS_URL}
+    }
+    monkeypatch.setattr(counters, "_backend", None)
+    assert isinstance(counters.counters_backend(), counters.CacheCounters)
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @dataclass

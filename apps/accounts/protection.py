@@ -1,16 +1,16 @@
-"""The counters behind brute-force protection and suspicious-IP throttling, in Django's cache.
+"""The counters behind brute-force protection and suspicious-IP throttling (``apps.core.counters``).
 
-With ``REDIS_URL`` the cache is Redis, so every server process counts into the same numbers;
-without it each process counts on its own (per-process memory). Counts change with atomic
-operations only (``cache.add`` then ``cache.incr``), so concurrent failures are never lost.
+Every server process counts into the same numbers: in Redis with ``REDIS_URL``, in the database
+without it. Counts change with atomic operations only, so concurrent failures are never lost.
 The rules that use them (when to block, when to refuse) are in ``apps.accounts.services``.
 
 - Brute-force protection counts consecutive failures per (tenant, case-folded username, IP);
-  a success or a block resets the count. A count is forgotten after the tenant's block duration.
+  a success or a block resets the count. A count is forgotten after the tenant's block duration,
+  counted from the first failure of the run (later failures do not extend it).
 - Suspicious-IP throttling counts failures per (tenant, IP), across usernames, in fixed
   windows of the tenant's ``window_seconds`` (``apps.core.ratelimit``).
 
-Keys carry a hash of the username and IP, never the username itself. If the cache fails,
+Keys carry a hash of the username and IP, never the username itself. If the counters fail,
 counting is skipped and logged (sign-ins go on; blocks already recorded in the database hold).
 """
 
@@ -19,8 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from django.core.cache import cache
-
+from apps.core.counters import counter_delete, counter_incr
 from apps.core.ratelimit import RateLimitResult, rate_limit_hit, rate_limit_peek
 from apps.tenants.selectors import SuspiciousIpThrottling
 
@@ -49,26 +48,20 @@ def _brute_force_key(tenant_id: int, identifier: str, ip: str | None) -> str:
 
 def brute_force_failure_count(*, tenant_id: int, identifier: str, ip: str | None, ttl_seconds: int) -> int:
     """Count one failure for this username and IP; the number of consecutive failures so far (0 if
-    the cache is unavailable)."""
-    key = _brute_force_key(tenant_id, identifier, ip)
+    the counters are unavailable)."""
     try:
-        try:
-            cache.add(key, 0, timeout=ttl_seconds)
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr: this is the first failure again
-            cache.set(key, 1, timeout=ttl_seconds)
-            return 1
+        return counter_incr(key=_brute_force_key(tenant_id, identifier, ip), ttl_seconds=ttl_seconds)
     except Exception:
-        logger.warning("Brute-force failures not counted: the cache is unavailable", exc_info=True)
+        logger.warning("Brute-force failures not counted: the counters are unavailable", exc_info=True)
         return 0
 
 
 def brute_force_failures_reset(*, tenant_id: int, identifier: str, ip: str | None) -> None:
     """Forget the consecutive failures for this username and IP (a success, or a block was made)."""
     try:
-        cache.delete(_brute_force_key(tenant_id, identifier, ip))
+        counter_delete(key=_brute_force_key(tenant_id, identifier, ip))
     except Exception:
-        logger.warning("Brute-force failures not reset: the cache is unavailable", exc_info=True)
+        logger.warning("Brute-force failures not reset: the counters are unavailable", exc_info=True)
 
 
 def _ip_key(tenant_id: int, ip: str | None) -> str:

@@ -27,3 +27,23 @@ class TenantOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+class Counter(models.Model):
+    """One expiring counter shared by every server process: what ``apps.core.counters`` keeps in
+    the database when the cache is per process (no ``REDIS_URL``).
+
+    Attack protection, MFA code attempts and rate limits count here. A row whose ``expires_at``
+    has passed counts as absent (the next increment restarts it at 1); the expired-rows sweeper
+    (``apps.oauth.cleanup``) deletes such rows. Not tenant-owned: keys carry the tenant id.
+    """
+
+    key = models.CharField(primary_key=True, max_length=200)
+    value = models.BigIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "core_counter"  # named in apps.core.counters' raw SQL
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -1,11 +1,10 @@
-"""Fixed-window rate limits in Django's cache (Redis with ``REDIS_URL``, shared by every process;
-per-process memory otherwise, so each process then allows the limit on its own).
+"""Fixed-window rate limits, counted by ``apps.core.counters``: shared by every server process (in
+Redis with ``REDIS_URL``, in the database without it), so the limit holds across processes.
 
-A window is ``window_seconds`` long and aligned to the epoch; the first hit in a window
-creates its counter with ``cache.add`` (atomic: only one process wins), every hit increments
-it with ``cache.incr`` (atomic in Redis and in the local-memory cache). A fixed window lets a
-client spend up to twice the limit around a window boundary; for abuse limits that is fine,
-and it costs one cache round trip per hit.
+A window is ``window_seconds`` long and aligned to the epoch; its counter's key names the window,
+and lives until just after the window ends. Every hit is one atomic increment (one cache round
+trip, or one statement). A fixed window lets a client spend up to twice the limit around a window
+boundary; for abuse limits that is fine.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from apps.core.counters import counter_get, counter_incr
 
 logger = logging.getLogger(__name__)
 
@@ -32,22 +31,21 @@ class RateLimitResult:
 def rate_limit_hit(*, scope: str, key: str, limit: int, window_seconds: int) -> RateLimitResult:
     """Count one hit for ``key`` within ``scope`` and say whether it is within ``limit`` per window.
 
-    A cache that fails is logged and lets the hit through: an outage of the cache must not
-    take down what the limit protects (the limit's purpose is to slow abuse, not to gate access).
+    Counters that fail (the cache is down) are logged and let the hit through: an outage of the
+    cache must not take down what the limit protects (the limit's purpose is to slow abuse, not to
+    gate access).
     """
     window, retry_after = _window(window_seconds)
-    cache_key = f"{KEY_PREFIX}:{scope}:{key}:{window}"
     try:
-        try:
-            cache.add(cache_key, 0, timeout=window_seconds + 1)
-            count = cache.incr(cache_key)
-        except ValueError:  # the counter expired between add and incr: this is the first hit again
-            cache.set(cache_key, 1, timeout=window_seconds + 1)
-            count = 1
+        count = counter_incr(key=_counter_key(scope, key, window), ttl_seconds=retry_after + 1)
     except Exception:
-        logger.warning("Rate limit %s not enforced: the cache is unavailable", scope, exc_info=True)
+        logger.warning("Rate limit %s not enforced: its counter is unavailable", scope, exc_info=True)
         return RateLimitResult(allowed=True, count=0, retry_after=0)
     return RateLimitResult(allowed=count <= limit, count=count, retry_after=retry_after)
+
+
+def _counter_key(scope: str, key: str, window: int) -> str:
+    return f"{KEY_PREFIX}:{scope}:{key}:{window}"
 
 
 def _window(window_seconds: int) -> tuple[int, int]:
@@ -61,12 +59,12 @@ def rate_limit_peek(*, scope: str, key: str, limit: int, window_seconds: int) ->
 
     For limits that count only some outcomes (failed sign-ins) but refuse every request once
     reached: peek before the work, ``rate_limit_hit`` after a failure. ``allowed`` is False once
-    ``limit`` hits were counted. A cache that fails lets the request through (see above).
+    ``limit`` hits were counted. Counters that fail let the request through (see above).
     """
     window, retry_after = _window(window_seconds)
     try:
-        count = cache.get(f"{KEY_PREFIX}:{scope}:{key}:{window}") or 0
+        count = counter_get(key=_counter_key(scope, key, window))
     except Exception:
-        logger.warning("Rate limit %s not enforced: the cache is unavailable", scope, exc_info=True)
+        logger.warning("Rate limit %s not enforced: its counter is unavailable", scope, exc_info=True)
         return RateLimitResult(allowed=True, count=0, retry_after=0)
     return RateLimitResult(allowed=count < limit, count=count, retry_after=retry_after)

@@ -1,4 +1,5 @@
-"""Deleting what has expired: authorization codes, token rows and deny-list rows, in bounded batches.
+"""Deleting what has expired: authorization codes, token rows, deny-list rows and counters, in bounded
+batches.
 
 Nobody has to remember a cron. ``manage.py purge_expired`` deletes everything that is due (batch
 after batch), and every server process runs a background sweep (``sweeper_ensure_started``): at
@@ -25,6 +26,10 @@ What is kept, and why (each rule is one queryset below):
 - **ID tokens** ``CLEANUP_MARGIN`` after ``expires``, once no access token points at them
   (``AccessToken.id_token`` cascades: deleting a linked ID token would delete its access token).
 - **Deny-list rows** ``CLEANUP_MARGIN`` after the token's ``exp``, when no verifier accepts it.
+- **Counters** (``apps.core.counters`` in the database: attack protection, MFA attempts, rate
+  limits) ``CLEANUP_MARGIN`` after ``expires_at``. An expired counter already reads as absent, so
+  deleting it changes nothing but the table's size (rate-limit keys name their window: without the
+  sweep every window would leave its rows behind).
 
 The queries span every tenant on purpose: this is the server's own upkeep, serving no request;
 each tenant's refresh-token lifetimes still apply to its own rows.
@@ -51,6 +56,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.models import Counter
 from apps.grants.models import DeniedToken
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
 from apps.tenants.selectors import (
@@ -71,7 +77,8 @@ REFRESH_TOKENS = "refresh_tokens"
 ACCESS_TOKENS = "access_tokens"
 ID_TOKENS = "id_tokens"
 DENIED_TOKENS = "denied_tokens"
-KINDS = (AUTHORIZATION_CODES, REFRESH_TOKENS, ACCESS_TOKENS, ID_TOKENS, DENIED_TOKENS)
+COUNTERS = "counters"
+KINDS = (AUTHORIZATION_CODES, REFRESH_TOKENS, ACCESS_TOKENS, ID_TOKENS, DENIED_TOKENS, COUNTERS)
 
 # One Postgres advisory lock, shared by every process of every deployment on this database.
 SWEEP_LOCK_ID = int.from_bytes(
@@ -118,6 +125,8 @@ def _due(kind: str, now: datetime) -> QuerySet:
         return IDToken.objects.filter(expires__lt=past_margin).filter(~Exists(linked))
     if kind == DENIED_TOKENS:
         return DeniedToken.objects.filter(expires_at__lt=past_margin)
+    if kind == COUNTERS:
+        return Counter.objects.filter(expires_at__lt=past_margin)
     raise ValueError(kind)
 
 

@@ -17,6 +17,8 @@ from tests.accounts.conftest import session_of, sign_in
 
 @pytest.fixture(autouse=True)
 def _fresh_counters(settings):
+    """Counters start empty: in the database (without ``REDIS_URL``) rows are rolled back or flushed
+    after each test; in a shared cache (with it) they would outlive the test, so it is emptied."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     cache.clear()
     yield

@@ -1,8 +1,10 @@
 """Attack protection across server processes: two real servers (``config.serve``, granian) share one
-Redis, so failures counted by one count for the other, and a block or throttle holds on both.
+Redis, or without ``REDIS_URL`` the database, so failures counted by one count for the other, and a
+block or throttle holds on both.
 
-The servers run against the test database (data is committed: ``transactional_db``) and Redis
-database 12 (``PROTECTION_TEST_REDIS_URL``), which this test empties before and after.
+The servers run against the test database (data is committed: ``transactional_db``, flushed after
+each test, counters included) and, with Redis, Redis database 12 (``PROTECTION_TEST_REDIS_URL``),
+which the test empties before and after.
 """
 
 from __future__ import annotations
@@ -51,11 +53,11 @@ def _database_url() -> str:
 
 
 @contextlib.contextmanager
-def _server(port: int, log_path: Path) -> Iterator[str]:
-    """One server process like ``make run`` (one worker), on the test database and the shared Redis."""
-    env = os.environ | {
+def _server(port: int, log_path: Path, *, redis_url: str | None) -> Iterator[str]:
+    """One server process like ``make run`` (one worker), on the test database and, if given, the
+    shared Redis (else its cache is its own memory, as without ``REDIS_URL``)."""
+    env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"} | {
         "DATABASE_URL": _database_url(),
-        "REDIS_URL": REDIS_URL,
         "DEBUG": "true",
         "HOST": "127.0.0.1",
         "PORT": str(port),
@@ -64,6 +66,8 @@ def _server(port: int, log_path: Path) -> Iterator[str]:
         "CLEANUP_SWEEP_SECONDS": "0",
         "PYTHONUNBUFFERED": "1",
     }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "config.serve"],
@@ -105,16 +109,29 @@ def shared_redis() -> Iterator[None]:
     client.close()
 
 
-@pytest.fixture
-def two_servers(transactional_db, shared_redis, tmp_path) -> Iterator[tuple[LiveSession, LiveSession]]:
+@contextlib.contextmanager
+def _two_servers(tmp_path: Path, *, redis_url: str | None) -> Iterator[tuple[LiveSession, LiveSession]]:
     with (
-        _server(_free_port(), tmp_path / "first.log") as first,
-        _server(_free_port(), tmp_path / "second.log") as second,
+        _server(_free_port(), tmp_path / "first.log", redis_url=redis_url) as first,
+        _server(_free_port(), tmp_path / "second.log", redis_url=redis_url) as second,
     ):
         sessions = LiveSession(first), LiveSession(second)
         yield sessions
         for session in sessions:
             session.close()
+
+
+@pytest.fixture
+def two_servers(transactional_db, shared_redis, tmp_path) -> Iterator[tuple[LiveSession, LiveSession]]:
+    with _two_servers(tmp_path, redis_url=REDIS_URL) as sessions:
+        yield sessions
+
+
+@pytest.fixture
+def two_servers_without_redis(transactional_db, tmp_path) -> Iterator[tuple[LiveSession, LiveSession]]:
+    """Two processes with per-process caches (``LocMemCache``): counters live in the database."""
+    with _two_servers(tmp_path, redis_url=None) as sessions:
+        yield sessions
 
 
 def test_brute_force_and_throttling_hold_across_two_processes_sharing_redis(two_servers):
@@ -176,3 +193,29 @@ def test_brute_force_and_throttling_hold_across_two_processes_sharing_redis(two_
         response = password_grant(session, carol.plaintext_password)
         assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         assert response.json() == {"error": "too_many_attempts", "error_description": ACCOUNT_BLOCKED_MESSAGE}
+
+
+def test_without_redis_brute_force_and_throttling_hold_across_two_processes_through_the_database(
+    two_servers_without_redis,
+):
+    first, second = two_servers_without_redis
+    # given a tenant blocking after 4 failures and throttling an IP after 6
+    tenant = TenantFactory(slug="nocache")
+    alice = UserFactory(tenant=tenant, username="alice@nocache.example")
+    bob = UserFactory(tenant=tenant, username="bob@nocache.example")
+    tenant_brute_force_protection_set(tenant=tenant, enabled=True, max_attempts=4, block_duration_seconds=600)
+    tenant_suspicious_ip_throttling_set(tenant=tenant, enabled=True, max_attempts=6, window_seconds=3600)
+
+    # when alice's password is guessed wrong four times, alternating between the processes
+    for session in (first, second, first, second):
+        assert sign_in(session, tenant, alice.username, "not the password").status_code == HTTPStatus.OK
+    # then each process saw only two failures, yet the block holds on both, even for the right password
+    for session in (first, second):
+        response = sign_in(session, tenant, alice.username, alice.plaintext_password)
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert escape(ACCOUNT_BLOCKED_MESSAGE) in response.text
+    # and the IP's failures were counted across both (4 wrong + 2 blocked): it is throttled on both
+    for session in (first, second):
+        response = sign_in(session, tenant, bob.username, bob.plaintext_password)
+        assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        assert escape(IP_THROTTLED_MESSAGE) in response.text

@@ -17,6 +17,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from apps.core.counters import counter_incr
+from apps.core.models import Counter
 from apps.grants.models import DeniedToken
 from apps.grants.services import token_deny
 from apps.oauth import cleanup, errors
@@ -79,7 +81,7 @@ class Session:
 
 
 # --- what goes, what stays ------------------------------------------------------------------------
-def test_expired_rows_of_each_kind_are_deleted_and_live_ones_kept(http, web):  # noqa: F811
+def test_expired_rows_of_each_kind_are_deleted_and_live_ones_kept(http, web, database_counters):  # noqa: F811
     # given a live session whose access and ID tokens have expired (its refresh token still needs
     # them), and a session whose code expired, whose refresh token idled out and whose tokens expired
     live = Session(tokens_for(http, web))
@@ -92,6 +94,9 @@ def test_expired_rows_of_each_kind_are_deleted_and_live_ones_kept(http, web):  #
     expire(dead.id_token)
     kept_denial = expired_denials(web.tenant, 1, ago=-timedelta(hours=1), prefix="live")  # in an hour
     gone_denial = expired_denials(web.tenant, 1, prefix="expired")
+    counter_incr(key="live-counter", ttl_seconds=3600)
+    counter_incr(key="expired-counter", ttl_seconds=3600)
+    expire(Counter.objects.filter(key="expired-counter"), field="expires_at")
     # when
     deleted = expired_rows_delete(batch=100)
     # then
@@ -101,11 +106,13 @@ def test_expired_rows_of_each_kind_are_deleted_and_live_ones_kept(http, web):  #
         "access_tokens": 1,
         "id_tokens": 1,
         "denied_tokens": 1,
+        "counters": 1,
     }
     assert live.rows() == {"code": True, "access": True, "id_token": True, "refresh": True}
     assert dead.rows() == {"code": False, "access": False, "id_token": False, "refresh": False}
     assert DeniedToken.objects.filter(jti__in=kept_denial).exists()
     assert not DeniedToken.objects.filter(jti__in=gone_denial).exists()
+    assert list(Counter.objects.values_list("key", flat=True)) == ["live-counter"]
     # and a second run finds nothing
     assert expired_rows_delete(batch=100) == NOTHING
     # and the live session still refreshes; its expired access and ID tokens go once it has rotated
@@ -237,6 +244,7 @@ def test_the_purge_expired_command_prints_what_it_deleted():
         "access_tokens        0",
         "id_tokens            0",
         "denied_tokens        3",
+        "counters             0",
         "total                3",
     ]
     assert not DeniedToken.objects.exists()

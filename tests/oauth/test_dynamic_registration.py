@@ -36,7 +36,8 @@ SECRET_MEMBERS = {"client_secret", "client_secret_expires_at"}
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Rate-limit counters live in the cache, which outlives each test's database rollback."""
+    """Counters start empty: in the database (without ``REDIS_URL``) rows are rolled back or flushed
+    after each test; in a shared cache (with it) they would outlive the test, so it is emptied."""
     cache.clear()
     yield
     cache.clear()

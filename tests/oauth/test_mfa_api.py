@@ -31,6 +31,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
+    """Counters start empty: in the database (without ``REDIS_URL``) rows are rolled back or flushed
+    after each test; in a shared cache (with it) they would outlive the test, so it is emptied."""
     cache.clear()
     yield
     cache.clear()

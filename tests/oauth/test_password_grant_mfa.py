@@ -35,6 +35,8 @@ MFA_GRANT_TYPES = [*TRUSTED_GRANT_TYPES, GrantType.MFA_OTP, GrantType.MFA_RECOVE
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
+    """Counters start empty: in the database (without ``REDIS_URL``) rows are rolled back or flushed
+    after each test; in a shared cache (with it) they would outlive the test, so it is emptied."""
     cache.clear()
     yield
     cache.clear()
@@ -111,9 +113,12 @@ def test_a_code_is_single_use_and_a_wrong_one_is_refused(http, trusted):
     totp, _ = enrol(trusted)
     mfa_token = mfa_required(http, trusted)
 
-    wrong = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp="000000")
-    ok = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp=totp.now())
-    replay = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp=totp.now())
+    code = totp.now()  # once: a second now() may fall in the next 30 s step, a new valid code
+    wrong_code = "000000" if code != "000000" else "111111"
+
+    wrong = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp=wrong_code)
+    ok = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp=code)
+    replay = mfa_grant(http, trusted, GrantType.MFA_OTP, mfa_token=mfa_token, otp=code)
 
     assert wrong.status_code == HTTPStatus.FORBIDDEN
     assert wrong.json() == {"error": "invalid_grant", "error_description": INVALID_OTP_MESSAGE}

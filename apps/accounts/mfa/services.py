@@ -6,9 +6,9 @@ most one) and single use: the step of an accepted code is stored, and that step 
 one is never accepted again. Recovery codes are random, shown once, stored as keyed hashes and
 single use. Both are brute-force protected together: ``MFA_MAX_FAILED_ATTEMPTS`` consecutive
 wrong codes for a user block further codes (even right ones) for ``MFA_LOCKOUT_SECONDS`` or
-until an admin resets the user's MFA. The count lives in Django's cache, so with ``REDIS_URL``
-every server process shares it; an attempt is counted *before* it is checked, so concurrent
-guesses cannot slip past the limit.
+until an admin resets the user's MFA. The count is one of ``apps.core.counters`` (Redis with
+``REDIS_URL``, the database without it), so every server process shares it; an attempt is
+counted *before* it is checked, so concurrent guesses cannot slip past the limit.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import pyotp
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -37,6 +36,7 @@ from apps.accounts.mfa.selectors import (
 from apps.accounts.models import MfaAuthenticator, MfaRecoveryCode, User
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
+from apps.core.counters import counter_delete, counter_incr, counter_touch
 from apps.tenants import crypto
 from apps.tenants.models import Tenant
 from apps.tenants.services import tenant_setting_replace
@@ -184,7 +184,7 @@ def recovery_codes_issue(*, tenant: Tenant, user: User) -> list[str]:
 # --- Brute-force protection of codes -----------------------------------------------------------
 
 
-def mfa_attempts_cache_key(*, tenant_id: int, user_id: int) -> str:
+def mfa_attempts_counter_key(*, tenant_id: int, user_id: int) -> str:
     return f"portcullis:mfa_attempts:{tenant_id}:{user_id}"
 
 
@@ -194,23 +194,20 @@ def _attempt_begin(*, tenant: Tenant, user: User, ip: str | None, factor: str) -
     Counting first means at most ``MFA_MAX_FAILED_ATTEMPTS`` codes are ever checked in a window,
     however many requests race. Each counted attempt restarts the window (``touch``); refused
     attempts do not, so a block ends ``MFA_LOCKOUT_SECONDS`` after the last counted failure.
+    Unlike sign-in counting, counters that fail are not skipped: the error propagates and the
+    request fails, so a code is never checked uncounted.
     """
-    key = mfa_attempts_cache_key(tenant_id=tenant.pk, user_id=user.pk)
-    cache.add(key, 0, timeout=settings.MFA_LOCKOUT_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=settings.MFA_LOCKOUT_SECONDS)
-        count = 1
+    key = mfa_attempts_counter_key(tenant_id=tenant.pk, user_id=user.pk)
+    count = counter_incr(key=key, ttl_seconds=settings.MFA_LOCKOUT_SECONDS)
     if count > settings.MFA_MAX_FAILED_ATTEMPTS:
         refusal = MfaTooManyAttempts(retry_after=settings.MFA_LOCKOUT_SECONDS)
         _failure_record(tenant=tenant, user=user, ip=ip, factor=factor, refusal=refusal)
         raise refusal
-    cache.touch(key, timeout=settings.MFA_LOCKOUT_SECONDS)
+    counter_touch(key=key, ttl_seconds=settings.MFA_LOCKOUT_SECONDS)
 
 
 def _attempts_clear(*, tenant: Tenant, user: User) -> None:
-    cache.delete(mfa_attempts_cache_key(tenant_id=tenant.pk, user_id=user.pk))
+    counter_delete(key=mfa_attempts_counter_key(tenant_id=tenant.pk, user_id=user.pk))
 
 
 def _event_data(*, ip: str | None, **extra) -> dict:

@@ -16,7 +16,8 @@ from tests.factories import TenantFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Failed-code counters live in the cache: each test starts with none."""
+    """Counters start empty: in the database (without ``REDIS_URL``) rows are rolled back or flushed
+    after each test; in a shared cache (with it) they would outlive the test, so it is emptied."""
     cache.clear()
     yield
     cache.clear()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pyotp
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from apps.accounts.errors import (
     INVALID_OTP_MESSAGE,
@@ -22,6 +24,7 @@ from apps.accounts.mfa.services import (
     MfaRemovalRefused,
     MfaUnavailable,
     authenticator_delete,
+    mfa_attempts_counter_key,
     mfa_remove_by_user,
     mfa_reset,
     otp_verify,
@@ -32,6 +35,7 @@ from apps.accounts.mfa.services import (
 )
 from apps.accounts.models import MfaAuthenticator, MfaRecoveryCode
 from apps.audit.models import AuditEvent
+from apps.core.models import Counter
 from apps.tenants import crypto
 from tests.accounts.mfa.conftest import enrol
 from tests.factories import TenantFactory, UserFactory
@@ -181,6 +185,36 @@ def test_a_success_resets_the_count(enrolled, tenant, settings):
         otp_verify(tenant=tenant, user=enrolled.user, code="000000", ip=None)
     with pytest.raises(MfaTooManyAttempts):
         otp_verify(tenant=tenant, user=enrolled.user, code="000000", ip=None)
+
+
+def test_the_block_ends_the_lockout_after_the_last_counted_failure(
+    enrolled, tenant, settings, database_counters
+):
+    # given a lockout of 600 s after two wrong codes, counted in the database
+    settings.MFA_MAX_FAILED_ATTEMPTS, settings.MFA_LOCKOUT_SECONDS = 2, 600
+    counter = Counter.objects.filter(
+        key=mfa_attempts_counter_key(tenant_id=tenant.pk, user_id=enrolled.user.pk)
+    )
+
+    def seconds_left() -> float:
+        return (counter.get().expires_at - timezone.now()).total_seconds()
+
+    with pytest.raises(InvalidOtp):
+        otp_verify(tenant=tenant, user=enrolled.user, code="000000", ip=None)
+    # when the second wrong code comes 590 s later, then it restarts the lockout
+    counter.update(expires_at=timezone.now() + timedelta(seconds=10))
+    with pytest.raises(InvalidOtp):
+        otp_verify(tenant=tenant, user=enrolled.user, code="000000", ip=None)
+    assert 590 < seconds_left() <= 600
+    # when the user is refused 500 s later, then the refusal does not extend the lockout
+    counter.update(expires_at=timezone.now() + timedelta(seconds=100))
+    with pytest.raises(MfaTooManyAttempts):
+        otp_verify(tenant=tenant, user=enrolled.user, code=enrolled.totp.now(), ip=None)
+    assert 0 < seconds_left() <= 100
+    # when the lockout has passed, then the right code is accepted
+    counter.update(expires_at=timezone.now() - timedelta(seconds=1))
+    otp_verify(tenant=tenant, user=enrolled.user, code=enrolled.totp.now(), ip=None)
+    assert not counter.exists()  # a success forgets the count
 
 
 def test_the_block_is_per_user_and_tenant(enrolled, tenant, settings):

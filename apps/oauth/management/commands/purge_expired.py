@@ -9,9 +9,9 @@ from apps.oauth.cleanup import KINDS, expired_rows_purge
 
 class Command(BaseCommand):
     help = (
-        "Delete expired authorization codes, access, ID and refresh token rows and deny-list rows, "
-        "in batches, until none is left; print how many of each. Server processes also do this on "
-        "their own, a little at a time (CLEANUP_SWEEP_SECONDS): no cron is needed."
+        "Delete expired authorization codes, access, ID and refresh token rows, deny-list rows and "
+        "counters, in batches, until none is left; print how many of each. Server processes also do "
+        "this on their own, a little at a time (CLEANUP_SWEEP_SECONDS): no cron is needed."
     )
 
     def add_arguments(self, parser) -> None:
