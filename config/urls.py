@@ -50,5 +50,6 @@ urlpatterns = [
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.grants.urls")),
+    re_path(r"^t/[a-z0-9-]+/api/v2/", include("apps.management.api.urls")),
     path("sample/", include("apps.timesheets.urls")),
 ]

@@ -16,13 +16,32 @@ from apps.grants.services import client_grant_create
 from apps.oauth.issuer import issuer_for_tenant
 
 MANAGEMENT_API_NAME = "Portcullis Management API"
+# The Management API lives at this path under the tenant's issuer, which is also its audience.
+MANAGEMENT_API_PATH = "api/v2/"
 MANAGEMENT_CLIENT_NAME = "Portcullis Management Client"
-_RESOURCES = ("clients", "client_grants", "resource_servers", "users", "roles", "grants", "logs", "keys")
+_CRUD = ("read", "create", "update", "delete")
+# Auth0's Management API v2 scope names, for the endpoints this API serves.
 MANAGEMENT_SCOPES: dict[str, str] = {
-    f"{action}:{resource}": f"{action.capitalize()} {resource.replace('_', ' ')}"
-    for resource in _RESOURCES
-    for action in ("read", "create", "update", "delete")
-}
+    **{f"{action}:{resource}": f"{action.capitalize()} {resource.replace('_', ' ')}"
+       for resource in ("clients", "client_grants", "resource_servers", "users", "roles")
+       for action in _CRUD},
+    "update:client_keys": "Rotate client secrets",
+    "read:grants": "Read user grants",
+    "delete:grants": "Delete user grants",
+    "read:logs": "Read logs",
+    "read:signing_keys": "Read signing keys",
+    "create:signing_keys": "Rotate signing keys",
+    "update:signing_keys": "Revoke signing keys",
+    "blacklist:tokens": "Deny-list access tokens",
+    "read:guardian_factors": "Read MFA factors",
+    "update:guardian_factors": "Update MFA factors",
+    "read:mfa_policies": "Read MFA policies",
+    "update:mfa_policies": "Update MFA policies",
+    "read:attack_protection": "Read attack protection settings",
+    "update:attack_protection": "Update attack protection settings",
+    "read:authentication_methods": "Read users' authentication methods",
+    "delete:authentication_methods": "Delete users' authentication methods",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +52,7 @@ class ManagementCredentials:
 
 
 def management_audience(tenant) -> str:
-    return f"{issuer_for_tenant(tenant)}api/v2/"
+    return f"{issuer_for_tenant(tenant)}{MANAGEMENT_API_PATH}"
 
 
 @transaction.atomic
