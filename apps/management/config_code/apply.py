@@ -199,21 +199,14 @@ class _Importer:
         db_apis = self._apis()
         system_apis = {identifier for identifier, api in db_apis.items() if api.is_system}
 
+        # Applications are known by name: two of the tenant's with one name make every reference ambiguous.
+        duplicates = sorted(name for name, count in Counter(app.name for app in db_apps).items() if count > 1)
+        if duplicates and {APPLICATIONS, CLIENT_GRANTS, TOKEN_RULES} & set(config):
+            names = ", ".join(repr(name) for name in duplicates)
+            message = MSG_DUPLICATE_NAMES.format(what="applications", names=names)
+            problems.append(ConfigProblem(APPLICATIONS, None, "name", message))
         if APPLICATIONS in config:
-            duplicates = sorted(
-                name for name, count in Counter(app.name for app in db_apps).items() if count > 1
-            )
             file_names = {entry["name"] for entry in config[APPLICATIONS]}
-            if duplicates:
-                names = ", ".join(repr(name) for name in duplicates)
-                problems.append(
-                    ConfigProblem(
-                        APPLICATIONS,
-                        None,
-                        "name",
-                        MSG_DUPLICATE_NAMES.format(what="applications", names=names),
-                    )
-                )
             for entry in config[APPLICATIONS]:
                 if entry["name"] in system_app_names:
                     problems.append(

@@ -16,6 +16,7 @@ from apps.management.config_code.schema import MSG_DUPLICATE, MSG_UNKNOWN_KEYS
 from apps.management.services import management_audience
 from apps.tenants.models import Tenant
 from apps.token_rules.models import MSG_DENY_MESSAGE_REQUIRED
+from tests.factories import ApplicationFactory
 from tests.management.config_code.conftest import export, import_file, provisioned_tenant
 
 pytestmark = pytest.mark.django_db
@@ -203,3 +204,17 @@ def test_token_rules_run_in_the_files_order(configured_tenant, tmp_path):
         "Deny web",
         "Plan claim",
     ]
+
+
+def test_applications_sharing_a_name_cannot_be_exported_or_referenced(tmp_path):
+    # given two applications with one name (dynamic registration can do this)
+    tenant = provisioned_tenant()
+    ApplicationFactory(tenant=tenant, name="Twin")
+    ApplicationFactory(tenant=tenant, name="Twin")
+    # when exported, or a file refers to applications, then both are refused naming the duplicate
+    with pytest.raises(CommandError, match="Several applications are named 'Twin'"):
+        export(tenant.slug)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"client_grants": []}))
+    with pytest.raises(CommandError, match="Several applications are named 'Twin'"):
+        import_file(path, tenant.slug)
