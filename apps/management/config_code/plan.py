@@ -50,6 +50,21 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=isinstance(value, dict))
 
 
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _show_change(before: Any, after: Any) -> str:
+    """``before -> after``; for lists of strings that gained or lost items, only those: ``+[..] -[..]``."""
+    if _is_str_list(before) and _is_str_list(after):
+        added = [item for item in after if item not in before]
+        removed = [item for item in before if item not in after]
+        if added or removed:
+            parts = ([f"+{_show(added)}"] if added else []) + ([f"-{_show(removed)}"] if removed else [])
+            return " ".join(parts)
+    return f"{_show(before)} -> {_show(after)}"
+
+
 def plan_render(plan: Plan) -> str:
     """The plan as text, grouped by kind: ``+`` create, ``~`` change, ``-`` delete, field by field."""
     if not plan:
@@ -66,7 +81,7 @@ def plan_render(plan: Plan) -> str:
                 if change.verb == CREATE:
                     lines.append(f"      {name}: {_show(after)}")
                 elif change.verb == UPDATE:
-                    lines.append(f"      {name}: {_show(before)} -> {_show(after)}")
+                    lines.append(f"      {name}: {_show_change(before, after)}")
     lines.append(
         f"{plan.count(CREATE)} to create, {plan.count(UPDATE)} to change, {plan.count(DELETE)} to delete."
     )
