@@ -176,6 +176,7 @@ class _Importer:
         self.actor = actor
         self.plan = Plan()
         self.secrets: list[CreatedSecret] = []
+        self.renamed: dict[str, str] = {}  # new name -> old name
 
     # --- reading the tenant ---------------------------------------------------------------------------
     def _apps(self) -> dict[str, Application]:
@@ -280,6 +281,8 @@ class _Importer:
     def run(self) -> None:
         if TENANT in self.config:
             self._tenant(self.config[TENANT])
+        if APPLICATIONS in self.config:
+            self._rename_applications()
         if self.allow_delete:
             for kind, delete in (
                 (TOKEN_RULES, self._delete_token_rules),
@@ -411,12 +414,14 @@ class _Importer:
                 self.plan.add(Change(APIS, api.identifier, DELETE))
 
     # --- applications -----------------------------------------------------------------------------------
-    def _application(self, entry: dict[str, Any], key: str) -> None:
+    def _rename_applications(self) -> None:
+        """Rename first the applications the file renamed (known by their ``client_id``), so that the
+        deletions that follow, and the grants and rules keyed by application name, see the new names."""
         apps = self._apps()
-        application = apps.get(entry["name"])
-        if application is None and entry.get("client_id"):
-            # A renamed application: its client_id is in the file, its old name is not.
-            names = {e["name"] for e in self.config[APPLICATIONS]}
+        names = {entry["name"] for entry in self.config[APPLICATIONS]}
+        for entry in self.config[APPLICATIONS]:
+            if entry["name"] in apps or not entry.get("client_id"):
+                continue
             application = next(
                 (
                     app
@@ -425,6 +430,15 @@ class _Importer:
                 ),
                 None,
             )
+            if application is not None:
+                self.renamed[entry["name"]] = application.name
+                self._call(
+                    APPLICATIONS, entry["name"], application_update,
+                    application=application, name=entry["name"], actor=self.actor,
+                )  # fmt: skip
+
+    def _application(self, entry: dict[str, Any], key: str) -> None:
+        application = self._apps().get(entry["name"])
         wanted = {name: value for name, value in entry.items() if name not in ("client_id", "app_type")}
         if application is None:
             at_create = ("description", "is_first_party", "grant_types", "token_endpoint_auth_method", "callbacks", "allowed_origins", "logout_urls")  # fmt: skip
@@ -461,6 +475,9 @@ class _Importer:
                 actor=self.actor,
                 **{name: after for name, (_, after) in fields.items()},
             )
+        if entry["name"] in self.renamed:  # renamed already, by _rename_applications
+            fields = {"name": (self.renamed[entry["name"]], entry["name"]), **fields}
+        if fields:
             self.plan.add(Change(APPLICATIONS, key, UPDATE, fields))
 
     def _delete_applications(self) -> None:

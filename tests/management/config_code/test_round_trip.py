@@ -173,3 +173,26 @@ def test_no_delete_keeps_what_the_file_does_not_name(configured_tenant, tmp_path
     from apps.token_rules.selectors import token_rule_list
 
     assert [rule.name for rule in token_rule_list(tenant=configured_tenant)] == ["Deny web", "Plan claim"]
+
+
+def test_an_application_renamed_in_the_file_is_renamed_not_replaced(configured_tenant, tmp_path):
+    # given the export with the application "Worker" renamed (its client_id kept)
+    config = yaml.safe_load(export(configured_tenant.slug))
+    worker = next(app for app in config["applications"] if app["name"] == "Worker")
+    worker["name"] = "Batch worker"
+    for grant in config["client_grants"]:
+        grant["application"] = "Batch worker"
+    for rule in config["token_rules"]:
+        if rule["application"] == "Worker":
+            rule["application"] = "Batch worker"
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    # when imported
+    output = import_file(path, configured_tenant.slug)
+    # then the same client (same id, its grant and rule kept) has the new name; no secret was issued
+    renamed = Application.objects.get(tenant=configured_tenant, client_id=worker["client_id"])
+    assert renamed.name == "Batch worker"
+    assert renamed.client_grants.count() == 1
+    assert '      name: "Worker" -> "Batch worker"\n' in output.stdout
+    assert output.stdout.splitlines()[-1] == "0 to create, 1 to change, 0 to delete."
+    assert output.stderr == ""
