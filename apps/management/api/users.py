@@ -65,7 +65,7 @@ MSG_BAD_QUERY = (
 )
 PASSWORD_MAX_LENGTH = 1024
 # Auth0's Lucene-like q, reduced to what a script usually sends: ``email:"x"``, ``username:x``...
-_FIELD_QUERY = re.compile(r'^(?P<field>[a-z_]+):"?(?P<value>[^"]*)"?$')
+_FIELD_QUERY = re.compile(r'^(?P<field>[a-z_]+):(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))$')
 SEARCHABLE_FIELDS = frozenset({"email", "username", "user_id"})
 
 
@@ -146,7 +146,7 @@ def _search(request):
         if ":" in q:
             raise bad_request(MSG_BAD_QUERY, error_code="invalid_query_string")
         return end_user_list(tenant=request.tenant, text=q.strip('"*'))
-    field, value = match["field"], match["value"]
+    field, value = match["field"], match["quoted"] if match["quoted"] is not None else match["bare"]
     if field not in SEARCHABLE_FIELDS:
         raise bad_request(MSG_BAD_QUERY, error_code="invalid_query_string")
     if field == "user_id":
