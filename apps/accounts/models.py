@@ -21,6 +21,8 @@ class User(AbstractUser):
     tenant = models.ForeignKey(
         "tenants.Tenant", null=True, blank=True, on_delete=models.CASCADE, related_name="users"
     )
+    # When the profile last changed (Auth0's ``updated_at``); set by the services that change it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = UserManager()
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -27,6 +28,7 @@ from apps.accounts.sessions import end_user_login
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.core.client_ip import client_ip, ip_in_networks, ip_parse
+from apps.core.services import assign_changes
 from apps.tenants.selectors import tenant_attack_protection
 
 # The username as typed goes into the audit trail (never the password), bounded like a username.
@@ -330,4 +332,171 @@ def end_user_sign_in(*, request: HttpRequest, tenant, username: str, password: s
         return None
     end_user_login(request, user)
     login_success_record(tenant=tenant, user=user, username=username, ip=ip)
+    return user
+
+
+# --- Changing and removing end users (the Management API's ``users`` endpoints, the admin) --------
+# Refusal codes (``ValidationError.code``) and their messages; tests assert both.
+USER_EXISTS = "user_exists"
+MSG_USER_EXISTS = "The user already exists."
+NOT_AN_END_USER = "not_an_end_user"
+MSG_NOT_AN_END_USER = "Only a tenant's end users can be changed here."
+USER_MUTABLE_FIELDS = frozenset({"username", "email", "first_name", "last_name"})
+
+
+def _end_user_only(user: User) -> None:
+    if user.tenant_id is None:
+        raise ValidationError(MSG_NOT_AN_END_USER, code=NOT_AN_END_USER)
+
+
+def user_identifiers_check(*, tenant, username: str, email: str, exclude_pk: int | None = None) -> None:
+    """Refuse (``code=USER_EXISTS``) a username or email another user of ``tenant`` already has.
+
+    Usernames are unique per tenant by a constraint; emails are unique here too, as in an Auth0
+    database connection, because a user created with an email alone signs in with it as username.
+    Both compare case-insensitively.
+    """
+    others = User.objects.filter(tenant=tenant).exclude(pk=exclude_pk)
+    if others.filter(
+        Q(username__iexact=username) | (Q(email__iexact=email) if email else Q(pk__in=[]))
+    ).exists():
+        raise ValidationError(MSG_USER_EXISTS, code=USER_EXISTS)
+
+
+@transaction.atomic
+def end_user_create(
+    *,
+    tenant,
+    email: str,
+    password: str,
+    username: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    blocked: bool = False,
+    actor=None,
+) -> User:
+    """Create an end user in the tenant's database connection (Auth0's ``POST /api/v2/users``).
+
+    Without ``username`` the email is the username (what the user types to sign in). A taken
+    username or email is refused with ``code=USER_EXISTS``; ``blocked`` creates the account
+    blocked (``user_block_set``). The password is validated by the caller (its form or API).
+    """
+    username = username or email
+    user_identifiers_check(tenant=tenant, username=username, email=email)
+    user = user_create(
+        tenant=tenant,
+        username=username,
+        password=password,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        actor=actor,
+    )
+    if blocked:
+        user_block_set(user=user, blocked=True, actor=actor)
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, actor=None, **changes) -> User:
+    """Change an end user's profile (``changes``: username, email, first_name, last_name).
+
+    A username or email another user of the tenant has is refused (``code=USER_EXISTS``); one
+    audit event names the fields that changed (nothing is recorded when nothing changes). The
+    password and the blocked state have their own services (``user_password_set``,
+    ``user_block_set``): they have consequences of their own.
+    """
+    _end_user_only(user)
+    changed = {field: value for field, value in changes.items() if getattr(user, field, object()) != value}
+    assign_changes(user, changed, allowed=USER_MUTABLE_FIELDS, what="a user")
+    if not changed:
+        return user
+    user_identifiers_check(tenant=user.tenant, username=user.username, email=user.email, exclude_pk=user.pk)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=[*changed, "updated_at"])
+    audit_record(
+        tenant=user.tenant,
+        type=AuditEvent.Type.USER_UPDATED,
+        actor=actor,
+        target=user.username,
+        data={"user": user.pk, "changed": sorted(changed)},
+    )
+    return user
+
+
+@transaction.atomic
+def user_block_set(*, user: User, blocked: bool, actor=None) -> User:
+    """Block or unblock an end user (Auth0's ``blocked``: "blocked by an administrator").
+
+    A blocked user is an inactive one (``is_active=False``): every sign-in is refused with the
+    same answer as a wrong password (the login page, the password grant), their sessions end at
+    the next request, their refresh tokens are refused and introspection reports their tokens
+    inactive. Access tokens already issued stay valid at resource servers until they expire, as
+    at Auth0. Distinct from brute-force blocks (``LoginBlock``, Auth0's ``user-blocks``).
+    """
+    _end_user_only(user)
+    if user.is_active != blocked:
+        return user
+    user.is_active = not blocked
+    user.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        tenant=user.tenant,
+        type=AuditEvent.Type.USER_ACCOUNT_BLOCKED if blocked else AuditEvent.Type.USER_ACCOUNT_UNBLOCKED,
+        actor=actor,
+        target=user.username,
+        data={"user": user.pk},
+    )
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User, actor=None) -> None:
+    """Delete an end user with everything that is theirs (grants, tokens, roles, authenticators).
+
+    Their unexpired access tokens are deny-listed first: resource servers verify JWTs without
+    asking us, so deleting the rows alone would leave those tokens usable until they expire.
+    """
+    from oauth2_provider.models import get_access_token_model
+
+    from apps.grants.services import access_tokens_deny
+
+    _end_user_only(user)
+    access_tokens_deny(
+        access_tokens=get_access_token_model().objects.filter(user=user), reason="user deleted"
+    )
+    audit_record(
+        tenant=user.tenant,
+        type=AuditEvent.Type.USER_DELETED,
+        actor=actor,
+        target=user.username,
+        data={"user": user.pk, "email": user.email},
+    )
+    user.delete()
+
+
+def user_login_blocks_lift(*, user: User, actor=None) -> int:
+    """Lift every brute-force block of ``user`` (Auth0's ``DELETE /api/v2/user-blocks/{id}``)."""
+    _end_user_only(user)
+    with transaction.atomic():
+        return _login_blocks_lift(user=user, actor=actor, reason="admin")
+
+
+@transaction.atomic
+def end_user_change(
+    *,
+    user: User,
+    changes: dict,
+    password: str | None = None,
+    blocked: bool | None = None,
+    actor=None,
+) -> User:
+    """One edit of an end user, all or nothing (Auth0's ``PATCH /api/v2/users/{id}``): profile
+    ``changes`` (``user_update``), a new ``password`` (``user_password_set``: lifts their sign-in
+    blocks) and the ``blocked`` state (``user_block_set``); None leaves that part alone."""
+    _end_user_only(user)
+    user_update(user=user, actor=actor, **changes)
+    if password is not None:
+        user_password_set(user=user, password=password, actor=actor)
+    if blocked is not None:
+        user_block_set(user=user, blocked=blocked, actor=actor)
     return user

@@ -107,3 +107,28 @@ def deny_list_feed(*, tenant_id: int, audience: str) -> list[dict]:
         for entry_audience, jti, exp in deny_list_snapshot(tenant_id=tenant_id).entries
         if entry_audience == audience and exp > now
     ]
+
+
+def user_grant_list(
+    *,
+    tenant,
+    user_id: int | None = None,
+    client_id: str | None = None,
+    audience: str | None = None,
+) -> QuerySet[UserGrant]:
+    """The tenant's user grants (consents), newest first, filtered by user, application and API
+    identifier (Auth0's ``GET /api/v2/grants``)."""
+    rows = UserGrant.objects.for_tenant(tenant).select_related("application")
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    if client_id is not None:
+        rows = rows.filter(application__client_id=client_id)
+    if audience is not None:
+        rows = rows.filter(audience=audience)
+    return rows.order_by("-updated_at", "-pk")
+
+
+def denied_token_list(*, tenant, audience: str | None = None) -> QuerySet[DeniedToken]:
+    """The tenant's deny-list entries that still matter (not expired), newest first."""
+    rows = DeniedToken.objects.for_tenant(tenant).filter(expires_at__gt=timezone.now())
+    return rows if audience is None else rows.filter(audience=audience)

@@ -262,3 +262,15 @@ def token_undeny(*, entry: DeniedToken, actor=None) -> None:
     )
     _deny_list_changed(entry.tenant_id)
     entry.delete()
+
+
+@transaction.atomic
+def user_grants_revoke_for_user(*, tenant, user, actor=None) -> int:
+    """Withdraw every consent ``user`` gave in ``tenant`` (Auth0's ``DELETE /api/v2/grants?user_id=``),
+    each through ``user_grant_revoke``; how many there were."""
+    grants = list(
+        UserGrant.objects.for_tenant(tenant).filter(user=user).select_related("application", "tenant")
+    )
+    for grant in grants:
+        user_grant_revoke(grant=grant, actor=actor)
+    return len(grants)

@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from apps.management.api import blacklists, grants, roles, users
+
 app_name = "management"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # --- users, roles, user grants, deny list (issue 8: users helper) ---
+    path("users", users.UsersView.as_view(), name="users"),
+    path("users/<str:id>", users.UserView.as_view(), name="user"),
+    path("users/<str:id>/roles", users.UserRolesView.as_view(), name="user-roles"),
+    path("users/<str:id>/permissions", users.UserPermissionsView.as_view(), name="user-permissions"),
+    path(
+        "users/<str:id>/authentication-methods",
+        users.UserAuthenticationMethodsView.as_view(),
+        name="user-authentication-methods",
+    ),
+    path(
+        "users/<str:id>/authentication-methods/<str:method_id>",
+        users.UserAuthenticationMethodView.as_view(),
+        name="user-authentication-method",
+    ),
+    path("user-blocks/<str:id>", users.UserBlocksView.as_view(), name="user-blocks"),
+    path("roles", roles.RolesView.as_view(), name="roles"),
+    path("roles/<str:id>", roles.RoleView.as_view(), name="role"),
+    path("roles/<str:id>/permissions", roles.RolePermissionsView.as_view(), name="role-permissions"),
+    path("roles/<str:id>/users", roles.RoleUsersView.as_view(), name="role-users"),
+    path("grants", grants.GrantsView.as_view(), name="grants"),
+    path("grants/<str:id>", grants.GrantView.as_view(), name="grant"),
+    path("blacklists/tokens", blacklists.BlacklistTokensView.as_view(), name="blacklist-tokens"),
+    # --- end users helper ---
+]
