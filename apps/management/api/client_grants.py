@@ -123,7 +123,7 @@ class ClientGrantDetailView(ManagementView):
 
     def patch(self, request, id: str, **kwargs) -> Response:
         grant = client_grant_get(request, id)
-        body = validated_body(ClientGrantUpdateSerializer, request, partial=True)
+        body = validated_body(ClientGrantUpdateSerializer, request)
         _refuse_system_grant(grant)
         grant = client_grant_update(grant=grant, scopes=body["scope"], actor=request.user)
         return Response(render_client_grant(grant))

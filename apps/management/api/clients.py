@@ -59,10 +59,6 @@ class ClientSerializer(StrictSerializer):
     )
 
 
-class ClientCreateSerializer(ClientSerializer):
-    app_type = serializers.ChoiceField(choices=Application.AppType.values, required=False)
-
-
 # Auth0's field -> the services' argument, where they differ.
 _RENAMED = {"allowed_logout_urls": "logout_urls"}
 
@@ -131,7 +127,7 @@ class ClientListView(ManagementView):
         return paginated(request, rows, key="clients", render=render_client)
 
     def post(self, request, **kwargs) -> Response:
-        body = validated_body(ClientCreateSerializer, request)
+        body = validated_body(ClientSerializer, request)
         if "name" not in body:
             raise bad_request("Payload validation error: 'Missing required property: name'.")
         # Auth0 creates a regular web application when no type is given.
@@ -151,7 +147,7 @@ class ClientDetailView(ManagementView):
 
     def patch(self, request, client_id: str, **kwargs) -> Response:
         application = client_get(request, client_id)
-        body = validated_body(ClientSerializer, request, partial=True)
+        body = validated_body(ClientSerializer, request)
         # A changed app_type is refused by the service (400): the type decides DOT's client type.
         application = application_update(application=application, actor=request.user, **_service_args(body))
         return Response(render_client(application))

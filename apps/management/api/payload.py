@@ -81,11 +81,12 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def validated_body(serializer_class: type[StrictSerializer], request, *, partial: bool = False) -> dict:
-    """The request's JSON body checked by ``serializer_class``; for a PATCH at least one property."""
-    serializer = serializer_class(data=request.data, partial=partial)
+def validated_body(serializer_class: type[StrictSerializer], request) -> dict:
+    """The request's JSON body checked by ``serializer_class``, every property optional (the view
+    says which are required, as Auth0's schemas do); for a PATCH at least one property."""
+    serializer = serializer_class(data=request.data, partial=True)
     serializer.is_valid(raise_exception=True)
     data = dict(serializer.validated_data)
-    if partial and not data:
+    if request.method == "PATCH" and not data:
         raise bad_request(MSG_EMPTY_PATCH)
     return data

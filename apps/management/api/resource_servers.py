@@ -51,6 +51,13 @@ class ScopeSerializer(StrictSerializer):
     value = StrictCharField(max_length=280)
     description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
+    def validate(self, attrs: dict) -> dict:
+        # The body is read with partial=True (every top-level property optional), which DRF
+        # passes down to nested serializers: a scope's value is required all the same.
+        if "value" not in attrs:
+            raise serializers.ValidationError("Missing required property: value")
+        return attrs
+
 
 class ResourceServerSerializer(StrictSerializer):
     """The body of POST and PATCH, in Auth0's field names."""
@@ -72,10 +79,6 @@ class ResourceServerSerializer(StrictSerializer):
                 raise serializers.ValidationError(MSG_DUPLICATE_SCOPE.format(value=scope["value"]))
             result[scope["value"]] = scope.get("description", "")
         return result
-
-
-class ResourceServerCreateSerializer(ResourceServerSerializer):
-    name = StrictCharField(max_length=200, required=False)
 
 
 # Auth0's field -> our Api field, for the plain settings.
@@ -136,7 +139,7 @@ class ResourceServerListView(ManagementView):
         return paginated(request, rows, key="resource_servers", render=render_resource_server)
 
     def post(self, request, **kwargs) -> Response:
-        body = validated_body(ResourceServerCreateSerializer, request)
+        body = validated_body(ResourceServerSerializer, request)
         if "identifier" not in body:
             raise bad_request("Payload validation error: 'Missing required property: identifier'.")
         if Api.objects.for_tenant(request.tenant).filter(identifier=body["identifier"]).exists():
@@ -164,7 +167,7 @@ class ResourceServerDetailView(ManagementView):
 
     def patch(self, request, id: str, **kwargs) -> Response:
         api = resource_server_get(request, id)
-        body = validated_body(ResourceServerSerializer, request, partial=True)
+        body = validated_body(ResourceServerSerializer, request)
         if "identifier" in body:
             if body["identifier"] != api.identifier:
                 raise bad_request(MSG_IDENTIFIER_IMMUTABLE)
