@@ -9,9 +9,12 @@ with ``read:client_keys``; we cannot). System clients (the management client) ar
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -61,6 +64,21 @@ class ClientSerializer(StrictSerializer):
 
 # Auth0's field -> the services' argument, where they differ.
 _RENAMED = {"allowed_logout_urls": "logout_urls"}
+# The model's field -> Auth0's, for the services' validation messages.
+_MODEL_TO_AUTH0 = {"redirect_uris": "callbacks", "post_logout_redirect_uris": "allowed_logout_urls"}
+
+
+@contextmanager
+def _auth0_field_names() -> Iterator[None]:
+    """A service's ``ValidationError`` about a model field, named as the caller sent it."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {_MODEL_TO_AUTH0.get(field, field): errors for field, errors in exc.error_dict.items()}
+        ) from exc
 
 
 def _service_args(body: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +150,8 @@ class ClientListView(ManagementView):
             raise bad_request("Payload validation error: 'Missing required property: name'.")
         # Auth0 creates a regular web application when no type is given.
         body.setdefault("app_type", Application.AppType.REGULAR_WEB)
-        created = application_create(tenant=request.tenant, actor=request.user, **_service_args(body))
+        with _auth0_field_names():
+            created = application_create(tenant=request.tenant, actor=request.user, **_service_args(body))
         return Response(
             render_client(created.application) | {"client_secret": created.client_secret},
             status=HTTPStatus.CREATED,
@@ -149,7 +168,15 @@ class ClientDetailView(ManagementView):
         application = client_get(request, client_id)
         body = validated_body(ClientSerializer, request)
         # A changed app_type is refused by the service (400): the type decides DOT's client type.
-        application = application_update(application=application, actor=request.user, **_service_args(body))
+        # The same type is accepted, as tools that send the whole object (Terraform, Deploy CLI) do.
+        if body.get("app_type") == application.app_type:
+            del body["app_type"]
+            if not body:
+                return Response(render_client(application))
+        with _auth0_field_names():
+            application = application_update(
+                application=application, actor=request.user, **_service_args(body)
+            )
         return Response(render_client(application))
 
     def delete(self, request, client_id: str, **kwargs) -> Response:
