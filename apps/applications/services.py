@@ -122,6 +122,8 @@ def application_create(
     actor=None,
     is_dynamically_registered: bool = False,
     audit_data: dict | None = None,
+    client_metadata: dict | None = None,
+    is_token_endpoint_ip_header_trusted: bool = False,
 ) -> ApplicationWithSecret:
     """Register an application with Auth0's defaults for its type; returns the secret once.
 
@@ -141,6 +143,8 @@ def application_create(
         is_first_party=is_first_party,
         is_system=is_system,
         is_dynamically_registered=is_dynamically_registered,
+        client_metadata=dict(client_metadata or {}),
+        is_token_endpoint_ip_header_trusted=is_token_endpoint_ip_header_trusted,
         client_secret=client_secret,
         hash_client_secret=True,
     )

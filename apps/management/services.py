@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from apps.apis.services import api_create
+from apps.apis.models import Api
+from apps.apis.services import api_create, api_scopes_set
 from apps.applications.services import AppType, application_create
-from apps.grants.services import client_grant_create
+from apps.grants.models import ClientGrant
+from apps.grants.services import client_grant_create, client_grant_update
 from apps.oauth.issuer import issuer_for_tenant
 
 MANAGEMENT_API_NAME = "Portcullis Management API"
@@ -81,3 +83,51 @@ def management_api_provision(*, tenant, actor=None) -> ManagementCredentials:
     return ManagementCredentials(
         audience=audience, client_id=created.application.client_id, client_secret=created.client_secret
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementSync:
+    """What ``management_api_sync`` added: scopes to the API, scopes to the system client's grant."""
+
+    api_scopes_added: list[str]
+    grant_scopes_added: list[str]
+
+
+@transaction.atomic
+def management_api_sync(*, tenant, actor=None) -> ManagementSync:
+    """Bring a tenant's Management API up to this version's ``MANAGEMENT_SCOPES``.
+
+    A tenant provisioned by an earlier version has an API that lacks the scopes of endpoints
+    added since (and a management client not granted them). This adds what is missing to the
+    system API and to the system client's grant for it; it never removes or renames anything
+    (a scope an operator granted stays granted). Idempotent: a second call adds nothing.
+    Called by ``bootstrap_demo`` and ``create_tenant`` (for an existing tenant); the data
+    migration ``grants.management_api_sync`` does the same for every tenant of an existing database.
+    """
+    api = (
+        Api.objects.for_tenant(tenant)
+        .filter(is_system=True, identifier__endswith=f"/{MANAGEMENT_API_PATH}")
+        .select_for_update()
+        .first()
+    )
+    if api is None:
+        return ManagementSync(api_scopes_added=[], grant_scopes_added=[])
+    existing = dict(api.scopes.values_list("value", "description"))
+    api_added = [scope for scope in MANAGEMENT_SCOPES if scope not in existing]
+    if api_added:
+        api_scopes_set(
+            api=api, scopes=existing | {scope: MANAGEMENT_SCOPES[scope] for scope in api_added}, actor=actor
+        )
+    grant = (
+        ClientGrant.objects.for_tenant(tenant)
+        .filter(api=api, application__is_system=True)
+        .select_related("api", "tenant")
+        .select_for_update(of=("self",))
+        .first()
+    )
+    grant_added: list[str] = []
+    if grant is not None:
+        grant_added = [scope for scope in MANAGEMENT_SCOPES if scope not in grant.scopes]
+        if grant_added:
+            client_grant_update(grant=grant, scopes=[*grant.scopes, *grant_added], actor=actor)
+    return ManagementSync(api_scopes_added=api_added, grant_scopes_added=grant_added)

@@ -33,7 +33,7 @@ from apps.applications.services import (
 )
 from apps.grants.models import ClientGrant
 from apps.grants.services import client_grant_create
-from apps.management.services import management_api_provision
+from apps.management.services import management_api_provision, management_api_sync
 from apps.oauth.claims import user_subject
 from apps.oauth.issuer import issuer_for_tenant
 from apps.tenants.models import Tenant
@@ -211,6 +211,8 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
             "audience": credentials.audience,
         }
     else:
+        # A demo tenant from an earlier version lacks the scopes of Management API endpoints added since.
+        management_api_sync(tenant=tenant)
         system_client = Application.objects.for_tenant(tenant).filter(is_system=True).first()
         if system_client is not None:
             management |= _client(tenant, {"name": system_client.name}, management)

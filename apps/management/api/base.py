@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
+from django.conf import settings
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.management.api.authentication import ManagementTokenAuthentication
-from apps.management.api.errors import management_exception_handler
+from apps.management.api.errors import MSG_PAYLOAD_TOO_LARGE, ManagementApiError, management_exception_handler
 from apps.management.api.permissions import ScopeRequired
 
 
@@ -24,3 +27,19 @@ class ManagementView(APIView):
 
     def get_exception_handler(self):
         return management_exception_handler
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # DRF's parser reads the stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check
+        # (which only guards request.body): refuse a declared oversized body before parsing it.
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and length > limit:
+            raise ManagementApiError(
+                status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                message=MSG_PAYLOAD_TOO_LARGE.format(limit=limit),
+                error_code="payload_too_large",
+            )

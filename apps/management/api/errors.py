@@ -21,6 +21,7 @@ MSG_MISSING_TOKEN = "Missing authentication"
 MSG_BAD_TOKEN = "Invalid token"
 MSG_INSUFFICIENT_SCOPE = "Insufficient scope, expected any of: {scopes}"
 MSG_NOT_FOUND = "The {resource} does not exist"
+MSG_PAYLOAD_TOO_LARGE = "Payload too large: the request body is limited to {limit} bytes"
 
 
 class ManagementApiError(exceptions.APIException):
