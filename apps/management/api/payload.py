@@ -18,6 +18,7 @@ from apps.management.api.errors import bad_request
 MSG_ADDITIONAL_PROPERTIES = "Payload validation error: 'Additional properties not allowed: {names}'."
 MSG_NOT_AN_OBJECT = "Payload validation error: 'Expected type object but found type {found}'."
 MSG_EMPTY_PATCH = "Payload validation error: 'Too few properties defined (0), minimum 1'."
+MSG_EXPECTED_TYPE = "Expected type {type}."
 
 
 def _json_type(value: Any) -> str:
@@ -39,7 +40,7 @@ class StrictBooleanField(serializers.BooleanField):
 
     def to_internal_value(self, data: Any) -> bool:
         if not isinstance(data, bool):
-            self.fail("invalid", input=data)
+            raise serializers.ValidationError(MSG_EXPECTED_TYPE.format(type="boolean"))
         return data
 
 
@@ -48,7 +49,7 @@ class StrictIntegerField(serializers.IntegerField):
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
+            raise serializers.ValidationError(MSG_EXPECTED_TYPE.format(type="integer"))
         return super().to_internal_value(data)
 
 
@@ -57,7 +58,7 @@ class StrictCharField(serializers.CharField):
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
-            self.fail("invalid")
+            raise serializers.ValidationError(MSG_EXPECTED_TYPE.format(type="string"))
         return super().to_internal_value(data)
 
 

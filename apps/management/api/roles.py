@@ -26,11 +26,10 @@ from apps.accounts.rbac.services import (
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import conflict
 from apps.management.api.pagination import paginated
+from apps.management.api.payload import StrictCharField, StrictSerializer
 from apps.management.api.user_shapes import (
     IdList,
     PermissionsBody,
-    StrictCharField,
-    StrictSerializer,
     render_permission,
     render_role,
     role_or_404,

@@ -1,6 +1,8 @@
 """Shapes shared by the users, roles, grants and deny-list endpoints: Auth0's ids, field names and
 strict input (Auth0 refuses unknown fields and wrong types: "Payload validation error").
 
+Strict input (unknown properties and wrong JSON types refused) comes from ``payload``.
+
 Ids: a user is ``auth0|<pk>`` (the ``sub`` of their tokens, ``apps.oauth.claims.user_subject``), a
 role ``rol_<pk>``, a user grant its pk as a string, an authentication method ``otp|dev_<pk>``.
 """
@@ -18,46 +20,12 @@ from apps.accounts.rbac.selectors import role_get, scopes_by_reference
 from apps.accounts.selectors import end_user_get
 from apps.apis.models import Scope
 from apps.management.api.errors import bad_request, not_found
+from apps.management.api.payload import StrictCharField, StrictSerializer
 from apps.oauth.claims import user_id_from_subject, user_subject
 from apps.tenants.selectors import tenant_database_connection
 
 ROLE_ID_PREFIX = "rol_"
-MSG_ADDITIONAL_PROPERTIES = "Additional properties not allowed: {names}"
-MSG_NOT_A_STRING = "Expected type string."
-MSG_NOT_A_BOOLEAN = "Expected type boolean."
 MSG_PERMISSION_NOT_FOUND = "Permission {name!r} of resource server {identifier!r} does not exist."
-
-
-# --- strict input ------------------------------------------------------------------------------------
-class StrictCharField(serializers.CharField):
-    """A string, and only a string (DRF would turn ``12`` into ``"12"``)."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError(MSG_NOT_A_STRING)
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """``true`` or ``false`` (DRF would take ``"yes"`` and ``1``)."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            raise serializers.ValidationError(MSG_NOT_A_BOOLEAN)
-        return data
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not declare (Auth0: "Additional properties not allowed")."""
-
-    def to_internal_value(self, data: Any) -> dict:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {"non_field_errors": [MSG_ADDITIONAL_PROPERTIES.format(names=", ".join(unknown))]}
-                )
-        return super().to_internal_value(data)
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs) -> dict:

@@ -37,13 +37,15 @@ from apps.accounts.services import (
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import bad_request, conflict, not_found
 from apps.management.api.pagination import paginated
-from apps.management.api.user_shapes import (
-    MSG_NOT_A_STRING,
-    IdList,
-    PermissionsBody,
+from apps.management.api.payload import (
+    MSG_EXPECTED_TYPE,
     StrictBooleanField,
     StrictCharField,
     StrictSerializer,
+)
+from apps.management.api.user_shapes import (
+    IdList,
+    PermissionsBody,
     authentication_method_pk,
     render_authentication_method,
     render_permission,
@@ -72,7 +74,7 @@ SEARCHABLE_FIELDS = frozenset({"email", "username", "user_id"})
 class StrictEmailField(serializers.EmailField):
     def to_internal_value(self, data) -> str:
         if not isinstance(data, str):
-            raise serializers.ValidationError(MSG_NOT_A_STRING)
+            raise serializers.ValidationError(MSG_EXPECTED_TYPE.format(type="string"))
         return super().to_internal_value(data)
 
 
