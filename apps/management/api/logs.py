@@ -215,6 +215,7 @@ class LogFilter:
     token: Q | None
 
 
+DATE_ONLY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TERM_RE = re.compile(r'(\w+):(\[[^\]]*\]|\([^)]*\)|"[^"]*"|\S+)')
 
 
@@ -222,12 +223,12 @@ def _date_bound(raw: str, *, upper: bool) -> datetime | None:
     raw = raw.strip()
     if raw == "*":
         return None
-    moment = parse_datetime(raw)
-    if moment is not None:
-        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
-    day = parse_date(raw)
+    day = parse_date(raw) if DATE_ONLY_RE.match(raw) else None  # fromisoformat takes dates too
     if day is None:
-        raise ValueError(raw)
+        moment = parse_datetime(raw)
+        if moment is None:
+            raise ValueError(raw)
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start + timedelta(days=1) - timedelta(microseconds=1) if upper else start
 
