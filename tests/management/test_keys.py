@@ -145,3 +145,11 @@ def test_another_tenants_token_is_refused(mgmt, other_mgmt):
     # then
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert not _keys(mgmt.tenant, state="previous").exists()
+
+
+def test_a_nul_in_the_kid_is_bad_input_not_a_server_error(mgmt):
+    # when
+    response = mgmt.call("GET", "keys/signing/a%00b")
+    # then
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["errorCode"] == "invalid_uri"

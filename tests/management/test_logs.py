@@ -183,6 +183,7 @@ def test_unknown_log_id_is_not_found(mgmt, log_id):
         {"take": "0"},
         {"take": "many"},
         {"from": "123"},
+        {"q": "client_id:a\x00b"},  # Postgres text cannot hold NUL: 400, not a 500
     ],
 )
 def test_bad_query_is_refused_in_auth0_shape(mgmt, params):

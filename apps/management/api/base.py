@@ -7,8 +7,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.management.api.authentication import ManagementTokenAuthentication
-from apps.management.api.errors import management_exception_handler
+from apps.management.api.errors import bad_request, management_exception_handler
 from apps.management.api.permissions import ScopeRequired
+
+MSG_NUL_IN_URL = "Query validation error: the URL contains a NUL character."
 
 
 class ManagementView(APIView):
@@ -21,6 +23,14 @@ class ManagementView(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     required_scopes: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # Postgres text cannot hold NUL: refuse it here, for every view, rather than 500 in a query.
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise bad_request(MSG_NUL_IN_URL, error_code="invalid_uri")
+        if any("\x00" in key or "\x00" in value for key, value in request.query_params.items()):
+            raise bad_request(MSG_NUL_IN_URL, error_code="invalid_query_string")
 
     def get_exception_handler(self):
         return management_exception_handler

@@ -37,6 +37,14 @@ MSG_POLICY_UNSUPPORTED = (
 )
 
 
+# A JSON array body: drf-spectacular takes a raw schema for it.
+POLICIES_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "enum": [POLICY_ALL_APPLICATIONS]},
+    "maxItems": 1,
+}
+
+
 class FactorEnabledSerializer(StrictSerializer):
     enabled = serializers.BooleanField()
 
@@ -111,18 +119,14 @@ class GuardianPoliciesView(ManagementView):
 
     required_scopes = {"GET": "read:mfa_policies", "PUT": "update:mfa_policies"}
 
-    @extend_schema(
-        operation_id="get_policies", responses={200: serializers.ListField(child=serializers.CharField())}
-    )
+    @extend_schema(operation_id="get_policies", responses={200: POLICIES_SCHEMA})
     def get(self, request: Request) -> Response:
         return Response(policies_render(request.tenant))
 
     @extend_schema(
         operation_id="put_policies",
-        request=serializers.ListField(
-            child=serializers.ChoiceField(choices=[POLICY_ALL_APPLICATIONS]), max_length=1
-        ),
-        responses={200: serializers.ListField(child=serializers.CharField())},
+        request={"application/json": POLICIES_SCHEMA},
+        responses={200: POLICIES_SCHEMA},
     )
     def put(self, request: Request) -> Response:
         body = request.data

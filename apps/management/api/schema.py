@@ -5,7 +5,7 @@
 Paths are relative to ``servers[0].url``, the tenant's ``<issuer>api/v2`` as the caller reaches it.
 Every operation needs a bearer token (``bearerAuth``: the tenant's own access token for its
 Management API audience) and may answer the Auth0 error shape (``ManagementError``) with 400, 401,
-403, 404, 409 or 413; ``management_error_responses`` adds those to every operation, so a new view
+403, 404, 409, 413 or 415; ``management_error_responses`` adds those to every operation, so a new view
 only declares its success answers.
 """
 
@@ -34,6 +34,7 @@ ERROR_STATUSES = {
     "404": "No such object in this tenant",
     "409": "Conflict",
     "413": "Request body too large",
+    "415": "Not JSON",
 }
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
