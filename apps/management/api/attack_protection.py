@@ -75,6 +75,8 @@ class AllowlistField(serializers.ListField):
 
 
 class BruteForceSerializer(StrictSerializer):
+    """Brute-force protection settings (Auth0's fields; what applies: module docstring)."""
+
     enabled = serializers.BooleanField(required=False)
     shields = serializers.ListField(
         child=serializers.ChoiceField(choices=BRUTE_FORCE_SHIELDS), required=False
@@ -85,11 +87,15 @@ class BruteForceSerializer(StrictSerializer):
 
 
 class StageSerializer(StrictSerializer):
+    """One suspicious-IP stage: ``max_attempts`` and ``rate`` (ms per attempt granted back)."""
+
     max_attempts = serializers.IntegerField(required=False, min_value=1, max_value=1_000_000)
     rate = serializers.IntegerField(required=False, min_value=1, max_value=365 * 24 * 3600 * 1000)
 
 
 class StagesSerializer(StrictSerializer):
+    """Suspicious-IP stages: ``pre-login`` applies, ``pre-user-registration`` is ignored."""
+
     def get_fields(self):
         # Auth0's stage names have hyphens: not Python identifiers.
         return {
@@ -99,6 +105,8 @@ class StagesSerializer(StrictSerializer):
 
 
 class SuspiciousIpSerializer(StrictSerializer):
+    """Suspicious-IP throttling settings (Auth0's fields; what applies: module docstring)."""
+
     enabled = serializers.BooleanField(required=False)
     shields = serializers.ListField(
         child=serializers.ChoiceField(choices=SUSPICIOUS_IP_SHIELDS), required=False

@@ -46,6 +46,8 @@ POLICIES_SCHEMA = {
 
 
 class FactorEnabledSerializer(StrictSerializer):
+    """``{"enabled": bool}`` of a factor."""
+
     enabled = serializers.BooleanField()
 
 

@@ -23,7 +23,8 @@ Two ways to read, like Auth0:
   must hold; fields ``type`` (``type:seccft``; ``type:(s OR f)`` for several), ``client_id``,
   ``ip``, ``date`` (``date:[2026-01-01 TO 2026-01-31]``, ISO dates or date-times, ``*`` for an open
   end; bounds inclusive; a date alone is the whole day). Anything else is 400
-  ``invalid_query_string``.
+  ``invalid_query_string``. Auth0's ``fields``/``include_fields`` are ignored (every field is
+  answered).
 - checkpoint: ``from`` (a ``log_id``) and ``take`` (default 50, at most 100): events after it in
   ``log_id`` order, with a ``Link: <...>; rel="next"`` header for the following request; other
   parameters are ignored. Events of the last ``CHECKPOINT_SETTLE_SECONDS`` (plus the token log's
