@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "apps.core",
     "apps.tenants",
@@ -267,6 +268,20 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # Only used when an OpenAPI document is generated (the Management API's); no effect on requests.
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# drf-spectacular: the Management API's OpenAPI 3 document (apps.management.api.schema).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Portcullis Management API v2",
+    "VERSION": "2.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.management.api.schema.management_error_responses",
+    ],
 }
 
 # The sample Timesheets API trusts tokens from this issuer only, verified through its JWKS.

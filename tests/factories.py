@@ -162,3 +162,40 @@ class RoleFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs) -> Role:
         return role_create(**kwargs)
+
+
+class TokenEventFactory(factory.django.DjangoModelFactory):
+    """A row of the token log (``apps.audit.token_log`` writes these in batches; tests write directly)."""
+
+    class Meta:
+        model = "audit.TokenEvent"
+
+    tenant = factory.SubFactory(TenantFactory)
+    type = "seccft"
+    client_id = factory.Sequence(lambda n: f"client-{n}")
+    audience = "https://api.example.com"
+    scope = "read:things"
+    ip = "198.51.100.7"
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    """An audit event as ``audit_record`` writes it; ``created_at`` is set after the insert (it is
+    ``auto_now_add``) so tests can place events in time."""
+
+    class Meta:
+        model = "audit.AuditEvent"
+
+    tenant = factory.SubFactory(TenantFactory)
+    type = "tenant.updated"
+    actor_label = "system"
+    target = "x"
+    data = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class, *args, created_at=None, **kwargs):
+        event = super()._create(model_class, *args, **kwargs)
+        if created_at is not None:
+            model_class.objects.filter(pk=event.pk).update(created_at=created_at)
+            event.created_at = created_at
+        return event

@@ -10,8 +10,15 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from apps.management.api.authentication import ManagementTokenAuthentication
-from apps.management.api.errors import MSG_PAYLOAD_TOO_LARGE, ManagementApiError, management_exception_handler
+from apps.management.api.errors import (
+    MSG_PAYLOAD_TOO_LARGE,
+    ManagementApiError,
+    bad_request,
+    management_exception_handler,
+)
 from apps.management.api.permissions import ScopeRequired
+
+MSG_NUL_IN_URL = "Query validation error: the URL contains a NUL character."
 
 
 class ManagementView(APIView):
@@ -30,6 +37,11 @@ class ManagementView(APIView):
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
+        # Postgres text cannot hold NUL: refuse it here, for every view, rather than 500 in a query.
+        if any("\x00" in str(value) for value in kwargs.values()):
+            raise bad_request(MSG_NUL_IN_URL, error_code="invalid_uri")
+        if any("\x00" in key or "\x00" in value for key, value in request.query_params.items()):
+            raise bad_request(MSG_NUL_IN_URL, error_code="invalid_query_string")
         # DRF's parser reads the stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check
         # (which only guards request.body): refuse a declared oversized body before parsing it.
         try:
