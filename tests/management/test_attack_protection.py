@@ -112,7 +112,7 @@ def test_suspicious_ip_accepts_and_ignores_what_we_do_not_have(mgmt):
             "invalid_body",
             "Additional properties not allowed: block_duration_seconds",
         ),
-        (BRUTE, [], "invalid_body", "must be a JSON object"),
+        (BRUTE, [], "invalid_body", "Expected type object"),
         (
             SUSPICIOUS,
             {"stage": {"pre-login": {"max_attempts": 2, "rate": 31536000000}}},

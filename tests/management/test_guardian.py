@@ -90,7 +90,7 @@ def test_policies_map_all_applications_to_always(mgmt, before, body, after, answ
         ),
         ("PUT", "guardian/factors/otp", {}, "enabled"),
         ("PUT", "guardian/factors/otp", {"enabled": "perhaps"}, "enabled"),
-        ("PUT", "guardian/factors/otp", ["enabled"], "must be a JSON object"),
+        ("PUT", "guardian/factors/otp", ["enabled"], "Expected type object"),
         ("PUT", "guardian/policies", ["confidence-score"], "'confidence-score' is not supported"),
         ("PUT", "guardian/policies", {"policies": []}, "must be an array"),
         ("PUT", "guardian/policies", [1], "must be an array"),
