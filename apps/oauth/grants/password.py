@@ -29,7 +29,7 @@ from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 from oauthlib.oauth2.rfc6749.grant_types import ResourceOwnerPasswordCredentialsGrant
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OIDCGrantTypeBase
 
-from apps.accounts.errors import MfaRequired, SignInRefused
+from apps.accounts.errors import MfaRequired, SignInRefused, WrongCredentials
 from apps.accounts.mfa.selectors import mfa_needed
 from apps.accounts.mfa.tokens import mfa_token_issue
 from apps.accounts.services import credentials_check, login_success_record
@@ -92,12 +92,11 @@ class PasswordGrant(ResourceOwnerPasswordCredentialsGrant):
         if self.grant_type == constants.GrantType.PASSWORD_REALM:
             realm_check(request, current())
         self.validate_scopes(request)
+        # The rules raise the refusal with its Auth0 name; a plain False still refuses, the same way.
         if not self.request_validator.validate_user(
             request.username, request.password, request.client, request
         ):
-            raise errors.InvalidGrant(
-                errors.MSG_CLIENT_AUTH_FAILED, request=request
-            )  # not reached: refusals raise
+            raise errors.SignInFailed(WrongCredentials(), request=request)
 
 
 def realm_check(request, context: OAuthContext) -> None:
