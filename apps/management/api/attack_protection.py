@@ -32,7 +32,7 @@ from rest_framework.response import Response
 
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import bad_request
-from apps.management.api.payload import StrictSerializer
+from apps.management.api.payload import StrictSerializer, validated
 from apps.tenants.selectors import tenant_attack_protection
 from apps.tenants.services import tenant_brute_force_protection_set, tenant_suspicious_ip_throttling_set
 
@@ -47,13 +47,6 @@ MSG_MODE_UNSUPPORTED = (
     "Payload validation error: 'mode' count_per_identifier is not supported: this server counts failed "
     "attempts per account and IP (count_per_identifier_and_ip)."
 )
-
-
-def strict_body(request: Request, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-    """The validated request body (400 in Auth0's shape for anything else)."""
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 class AllowlistField(serializers.ListField):
@@ -144,7 +137,7 @@ class BruteForceProtectionView(ManagementView):
         responses={200: BruteForceSerializer},
     )
     def patch(self, request: Request) -> Response:
-        body = strict_body(request, BruteForceSerializer)
+        body = validated(BruteForceSerializer, request.data)
         if body.get("mode", BRUTE_FORCE_MODE) != BRUTE_FORCE_MODE:
             raise bad_request(MSG_MODE_UNSUPPORTED)
         current = tenant_attack_protection(tenant=request.tenant).brute_force
@@ -174,7 +167,7 @@ class SuspiciousIpThrottlingView(ManagementView):
         responses={200: SuspiciousIpSerializer},
     )
     def patch(self, request: Request) -> Response:
-        body = strict_body(request, SuspiciousIpSerializer)
+        body = validated(SuspiciousIpSerializer, request.data)
         current = tenant_attack_protection(tenant=request.tenant).suspicious_ip
         max_attempts, window_seconds = current.max_attempts, current.window_seconds
         pre_login = (body.get("stage") or {}).get(PRE_LOGIN) or {}

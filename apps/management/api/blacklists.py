@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from apps.grants.selectors import denied_token_list
 from apps.grants.services import token_deny
 from apps.management.api.base import ManagementView
-from apps.management.api.payload import StrictCharField, StrictSerializer
-from apps.management.api.user_shapes import validated
+from apps.management.api.payload import StrictCharField, StrictSerializer, validated
 
 DENY_REASON = "Management API"
 

@@ -23,10 +23,9 @@ from rest_framework.response import Response
 
 from apps.accounts.mfa.selectors import MfaPolicy, mfa_policy
 from apps.accounts.mfa.services import tenant_mfa_policy_set
-from apps.management.api.attack_protection import strict_body
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import bad_request
-from apps.management.api.payload import StrictSerializer
+from apps.management.api.payload import StrictSerializer, validated
 
 FACTOR_OTP = "otp"
 FACTOR_RECOVERY_CODE = "recovery-code"
@@ -108,7 +107,7 @@ class GuardianOtpFactorView(ManagementView):
         responses={200: FactorEnabledSerializer},
     )
     def put(self, request: Request) -> Response:
-        enabled = strict_body(request, FactorEnabledSerializer)["enabled"]
+        enabled = validated(FactorEnabledSerializer, request.data)["enabled"]
         current = mfa_policy(tenant=request.tenant)
         if not enabled:
             _set_policy(request, MfaPolicy.NEVER)

@@ -26,7 +26,7 @@ from apps.accounts.rbac.services import (
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import conflict
 from apps.management.api.pagination import paginated
-from apps.management.api.payload import StrictCharField, StrictSerializer
+from apps.management.api.payload import StrictCharField, StrictSerializer, validated
 from apps.management.api.user_shapes import (
     IdList,
     PermissionsBody,
@@ -36,7 +36,6 @@ from apps.management.api.user_shapes import (
     scopes_or_error,
     user_display_name,
     users_or_404,
-    validated,
 )
 from apps.oauth.claims import user_subject
 

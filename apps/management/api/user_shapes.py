@@ -28,13 +28,6 @@ ROLE_ID_PREFIX = "rol_"
 MSG_PERMISSION_NOT_FOUND = "Permission {name!r} of resource server {identifier!r} does not exist."
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any, **kwargs) -> dict:
-    """The body checked by ``serializer_class`` (a 400 in Auth0's shape otherwise)."""
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class PermissionReference(StrictSerializer):
     resource_server_identifier = StrictCharField(max_length=600)
     permission_name = StrictCharField(max_length=280)

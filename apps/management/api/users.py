@@ -42,6 +42,7 @@ from apps.management.api.payload import (
     StrictBooleanField,
     StrictCharField,
     StrictSerializer,
+    validated,
 )
 from apps.management.api.user_shapes import (
     IdList,
@@ -54,7 +55,6 @@ from apps.management.api.user_shapes import (
     roles_or_404,
     scopes_or_error,
     user_or_404,
-    validated,
 )
 from apps.oauth.claims import user_id_from_subject
 from apps.tenants.selectors import tenant_database_connection
