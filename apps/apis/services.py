@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -26,6 +26,8 @@ API_SETTINGS = (
     "add_permissions_in_token",
 )
 MUTABLE_FIELDS = frozenset({"name", *API_SETTINGS})
+
+MSG_SCOPE_EXISTS = "This API already has the permission {value}."
 
 
 def _invalidate(api: Api) -> None:
@@ -125,6 +127,43 @@ def api_scopes_set(*, api: Api, scopes: Mapping[str, str], actor=None, audit: bo
         )
     _invalidate(api)
     return result
+
+
+@transaction.atomic
+def api_scope_add(*, api: Api, value: str, description: str = "", actor=None) -> Scope:
+    """Add one permission to the API (the portal's "Add a permission"); refuse one it already has.
+
+    ``api_scopes_set`` would silently overwrite an existing scope's description: someone adding a
+    permission means a new one, so a taken value is an error (code ``duplicate``).
+    """
+    current = dict(Api.objects.select_for_update().get(pk=api.pk).scopes.values_list("value", "description"))
+    if value in current:
+        raise ValidationError({"value": MSG_SCOPE_EXISTS.format(value=value)}, code="duplicate")
+    scopes = api_scopes_set(api=api, scopes=current | {value: description}, actor=actor)
+    return next(scope for scope in scopes if scope.value == value)
+
+
+@transaction.atomic
+def api_scopes_change(
+    *, api: Api, descriptions: Mapping[str, str], remove: Iterable[str] = (), actor=None
+) -> list[Scope]:
+    """Edit descriptions of, and remove, some of the API's scopes; every other scope stays as it is.
+
+    Applied to the scopes as they are now (the row is locked), not to a list read when a page was
+    shown: a scope added meanwhile survives. Values the API no longer has are ignored (removing
+    twice removes once). Removal goes through ``api_scopes_set``, which takes the scopes from
+    client grants, roles and users' permissions.
+    """
+    current = dict(Api.objects.select_for_update().get(pk=api.pk).scopes.values_list("value", "description"))
+    removed = set(remove)
+    wanted = {
+        value: descriptions.get(value, description)
+        for value, description in current.items()
+        if value not in removed
+    }
+    if wanted == current:
+        return list(api.scopes.all())
+    return api_scopes_set(api=api, scopes=wanted, actor=actor)
 
 
 @transaction.atomic

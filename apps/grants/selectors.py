@@ -6,9 +6,10 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from apps.applications.models import Application
 from apps.core import ttlcache
 from apps.grants.models import ClientGrant, DeniedToken, UserGrant
 
@@ -30,6 +31,35 @@ def client_grant_scopes(*, application_id: int, api_id: int) -> frozenset[str] |
         return None if scopes is None else frozenset(scopes)
 
     return ttlcache.get_or_load(client_grant_cache_key(application_id, api_id), load)
+
+
+def application_allows_client_credentials(application: Application) -> bool:
+    """Whether the token endpoint would let ``application`` use the client credentials grant at all:
+    the grant type is allowed, and it authenticates with a secret (a public client cannot)."""
+    return (
+        Application.GrantType.CLIENT_CREDENTIALS in application.grant_types
+        and application.token_endpoint_auth_method != Application.AuthMethod.NONE
+    )
+
+
+def client_grant_candidates(*, api) -> list[Application]:
+    """The applications an API's "Machine to Machine Applications" tab lists, by name.
+
+    Every application of the API's tenant that may use client credentials, and any other that
+    still holds a grant for the API (so that it can be withdrawn). Each carries ``api_grant``:
+    its ``ClientGrant`` for this API, or None. Two queries, however many applications.
+    Grant types are a JSON list, checked here rather than in SQL (SQLite runs ``make run``).
+    """
+    grants = Prefetch("client_grants", queryset=ClientGrant.objects.filter(api=api), to_attr="grants_for_api")
+    applications = (
+        Application.objects.for_tenant(api.tenant_id).prefetch_related(grants).order_by("name", "pk")
+    )
+    listed = []
+    for application in applications:
+        application.api_grant = application.grants_for_api[0] if application.grants_for_api else None
+        if application.api_grant is not None or application_allows_client_credentials(application):
+            listed.append(application)
+    return listed
 
 
 def user_grant_covering(
