@@ -20,6 +20,7 @@ class AuditEvent(models.Model):
         API_UPDATED = "api.updated", "API updated"
         API_DELETED = "api.deleted", "API deleted"
         API_SIGNING_SECRET_REVEALED = "api.signing_secret_revealed", "API signing secret revealed"
+        API_TEST_TOKEN_ISSUED = "api.test_token_issued", "Test access token minted in the portal"
         APPLICATION_CREATED = "application.created", "Application created"
         APPLICATION_UPDATED = "application.updated", "Application updated"
         APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Application secret rotated"

@@ -23,6 +23,9 @@ TOKEN_RESPONSE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
+# The token endpoint's path under the issuer (discovery's token_endpoint; the portal's snippets).
+TOKEN_PATH = "oauth/token"
+
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 JSON_CONTENT_TYPE = "application/json"
 
