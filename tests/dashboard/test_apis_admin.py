@@ -71,34 +71,21 @@ def test_duplicate_identifier_from_the_service_is_a_form_error(portal_client, al
     assert Api.objects.filter(tenant=alpha.tenant, identifier=alpha.api.identifier).count() == 1
 
 
-def test_change_api_settings_and_scopes(portal_client, portal_admin, alpha):
-    # given an API with read/write/delete scopes
+def test_change_api_settings(portal_client, portal_admin, alpha):
+    # given an API (its scopes are edited on the Permissions tab: tests/dashboard/test_api_tabs.py)
     api = alpha.api
-    rows = [
-        (scope.value, scope.description, scope.value == "delete:things")
-        for scope in api.scopes.order_by("value")
-    ]
-    # when the admin changes its lifetime, tries to change the identifier, and drops a scope
+    # when the admin changes its lifetime and tries to change the identifier
     response = portal_client.post(
         admin_url("apis_api_change", api.pk),
-        _api_form(
-            name=api.name,
-            identifier="https://changed.example.com",
-            token_lifetime=600,
-            **_scope_rows(api, [*rows, ("admin:things", "", False)]),
-        ),
+        _api_form(name=api.name, identifier="https://changed.example.com", token_lifetime=600),
     )
-    # then the settings and scopes change, the identifier does not
+    # then the settings change, the identifier does not, and the change is audited with the admin
     assert response.status_code == HTTPStatus.FOUND
     api.refresh_from_db()
     assert api.token_lifetime == 600
     assert api.identifier != "https://changed.example.com"
-    assert sorted(api.scopes.values_list("value", flat=True)) == [
-        "admin:things",
-        "read:things",
-        "write:things",
-    ]
-    assert AuditEvent.objects.filter(type=AuditEvent.Type.API_UPDATED, actor=portal_admin).count() == 2
+    event = AuditEvent.objects.get(type=AuditEvent.Type.API_UPDATED, actor=portal_admin)
+    assert event.data == {"changed": ["token_lifetime"]}
 
 
 def test_hs256_secret_is_revealed_only_on_request(portal_client, alpha):
