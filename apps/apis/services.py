@@ -138,7 +138,9 @@ def api_scope_add(*, api: Api, value: str, description: str = "", actor=None) ->
     """
     current = dict(Api.objects.select_for_update().get(pk=api.pk).scopes.values_list("value", "description"))
     if value in current:
-        raise ValidationError({"value": MSG_SCOPE_EXISTS.format(value=value)}, code="duplicate")
+        raise ValidationError(
+            {"value": ValidationError(MSG_SCOPE_EXISTS.format(value=value), code="duplicate")}
+        )
     scopes = api_scopes_set(api=api, scopes=current | {value: description}, actor=actor)
     return next(scope for scope in scopes if scope.value == value)
 
