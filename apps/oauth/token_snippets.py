@@ -82,6 +82,7 @@ def client_credentials_snippets(
         else ""
     )
     node = (
+        "// Node.js 18 or later, in an ES module (top-level await): save as token.mjs\n"
         f"const response = await fetch({_quote(url)}, {{\n"
         '  method: "POST",\n'
         f'  headers: {{\n    "content-type": {_quote(FORM_CONTENT_TYPE)},\n{node_auth}  }},\n'
