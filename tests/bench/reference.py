@@ -29,7 +29,7 @@ SOURCE_DIR = BENCH_DIR / "reference"  # what is committed: package.json, package
 INSTALL_DIR = VAR_DIR / "bench-reference"  # where the bench installs and runs it
 LOG_PATH = VAR_DIR / "bench-reference.log"
 FILES = ("package.json", "package-lock.json", "server.mjs")
-STAMP = ".installed"  # holds the sha256 of the package-lock.json that node_modules was installed from
+STAMP = ".installed"  # the sha256 of the package.json and package-lock.json node_modules came from
 PACKAGE = "oidc-provider"
 NAME = "node oidc-provider"
 # oidc-provider 9 parses resource indicators with URL.parse, which Node.js has from 20.18 on.
@@ -78,7 +78,9 @@ def install() -> Installed | str:
     INSTALL_DIR.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copyfile(SOURCE_DIR / name, INSTALL_DIR / name)
-    lock_hash = hashlib.sha256((SOURCE_DIR / "package-lock.json").read_bytes()).hexdigest()
+    lock_hash = hashlib.sha256(
+        b"".join((SOURCE_DIR / name).read_bytes() for name in ("package.json", "package-lock.json"))
+    ).hexdigest()
     stamp = INSTALL_DIR / STAMP
     if not (stamp.exists() and stamp.read_text().strip() == lock_hash):
         log(
