@@ -1,9 +1,10 @@
 """What every part of ``make bench`` shares: paths, errors, wrk, processes, one-token checks.
 
 run.py measures Portcullis, reference.py serves node oidc-provider beside it and
-side_by_side.py alternates the two; all three drive load through ``run_wrk`` (one wrk
-script, tests/bench/bench.lua, for every row and both servers), stop servers with
-``stop_process_group`` and check a token with ``check_one_token`` before loading.
+side_by_side.py alternates the two. Every run of either server goes through ``run_wrk`` (one
+wrk script, tests/bench/bench.lua, for every row and both servers); both servers are stopped
+with ``stop_process_group``, timed to their first token with ``wait_for_first_token`` and
+checked with ``check_one_token`` before any load.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class Installed:
 
 
 def install() -> Installed | str:
-    """Install the pinned reference (unless already installed from the same lock file).
+    """Install the pinned reference (unless already installed from the same package.json and lock).
 
     Returns what is installed, or one line saying why the reference cannot run here.
     ``BENCH_NODE`` names another node executable (default: ``node`` on PATH).
@@ -78,11 +78,11 @@ def install() -> Installed | str:
     INSTALL_DIR.mkdir(parents=True, exist_ok=True)
     for name in FILES:
         shutil.copyfile(SOURCE_DIR / name, INSTALL_DIR / name)
-    lock_hash = hashlib.sha256(
+    sources_hash = hashlib.sha256(
         b"".join((SOURCE_DIR / name).read_bytes() for name in ("package.json", "package-lock.json"))
     ).hexdigest()
     stamp = INSTALL_DIR / STAMP
-    if not (stamp.exists() and stamp.read_text().strip() == lock_hash):
+    if not (stamp.exists() and stamp.read_text().strip() == sources_hash):
         log(
             f"installing {PACKAGE} {_pinned_version()} with npm ci into {INSTALL_DIR.relative_to(VAR_DIR.parent)}"
         )
@@ -90,7 +90,7 @@ def install() -> Installed | str:
         failure = _npm_ci(npm, node)
         if failure:
             return failure
-        stamp.write_text(lock_hash + "\n")
+        stamp.write_text(sources_hash + "\n")
     package_json = INSTALL_DIR / "node_modules" / PACKAGE / "package.json"
     try:
         package_version = json.loads(package_json.read_text())["version"]
