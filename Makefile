@@ -22,7 +22,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 \
 help:
 	@echo "make run    - install into .venv, migrate, create the demo tenant, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint + checks + the whole test suite on Postgres (DATABASE_URL)"
-	@echo "make bench  - token endpoint (client_credentials, refresh, code exchange) and sign-in throughput vs the framework and crypto floors"
+	@echo "make bench  - token endpoint side by side with node oidc-provider (tokens/s, p50, p99, ratio), then refresh, code exchange, sign-in and the floors"
 
 $(VENV)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \

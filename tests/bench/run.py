@@ -1,26 +1,39 @@
-"""``make bench``: token endpoint and sign-in throughput against the framework and crypto floors.
+"""``make bench``: the token endpoint beside node oidc-provider, then every other row.
 
 What it does, in order (tests/bench/README.md explains how to read the result):
 
-1. recreates the bench database (its name must contain "bench"), migrates it and creates
-   the demo tenant with a SECRET_KEY generated for this run only;
-2. times PyJWT signing in this process, one core, RS256 and ES256 (the crypto floor);
-3. serves the project exactly as ``make run`` does (granian, WSGI, ``WEB_CONCURRENCY``
-   workers) on a free port, checks that one client_credentials request gets a token, then
-   drives the token endpoint with wrk at 16 and 64 connections and ``/healthz`` at 16;
-4. the end-user rows, all at 16 connections, all through HTTP: it signs the demo end user in
+1. installs the reference, node oidc-provider, at its pinned version into
+   ``var/bench-reference/`` (reference.py; ``npm ci``, skipped when already installed from
+   the same lock file). Without node, or when npm fails, it says so in one line and goes on
+   with Portcullis alone;
+2. recreates the bench database (its name must contain "bench"), migrates it and creates
+   the demo tenant with a SECRET_KEY generated for this run only, timing both steps;
+3. times PyJWT signing in this process, one core, RS256 and ES256 (the crypto floor);
+4. serves the project exactly as ``make run`` does (granian, WSGI, ``WEB_CONCURRENCY``
+   workers) on a free port and times process start -> first token; checks one RS256 and one
+   ES256 token (algorithm, audience, signature against the JWKS) and warms up; then the same
+   for the reference, on another free port with as many cluster workers;
+5. side by side (side_by_side.py): RS256 and ES256 at 16 and 64 connections, ``BENCH_PAIRS``
+   pairs of runs alternating ours and theirs, and the RSS of each side's workers after the
+   warm-up and after ``BENCH_MEMORY_TOKENS`` of our tokens (topping up our load if the runs
+   issued fewer);
+6. our other rows: ten token rules, introspection and ``/healthz`` at 16 connections;
+7. the end-user rows, all at 16 connections, all through HTTP: it signs the demo end user in
    with ``requests`` (as tests/oauth/user_flow.py does) and drives ``/authorize`` to mint
    authorization codes for a first-party web app that skips consent. Then wrk exchanges
    rotating refresh tokens (each connection chaining the token each response carries), then
    a pool of fresh codes (each sent once, the pool sized for ~``BENCH_SECONDS`` of load),
    then posts the sign-in form (Argon2id) with a CSRF cookie/token pair fetched once;
-5. prints a Markdown table, writes ``var/bench.json`` and exits non-zero if any request
-   failed, so a broken endpoint cannot print a pretty table.
+8. prints the side-by-side table and the table of the other rows in Markdown, writes
+   ``var/bench.json`` and exits non-zero if any request failed, so a broken endpoint cannot
+   print a pretty table.
 
 Environment: ``DATABASE_URL`` (the Makefile defaults it to the ``portcullis_bench``
-database), ``WEB_CONCURRENCY`` (2), ``BENCH_SECONDS`` (10 per scenario),
-``BENCH_WARMUP_SECONDS`` (3), ``BENCH_THREADS`` (wrk threads, 2), ``BENCH_CODES`` (size of
-the authorization code pool; by default 0.8 x ``BENCH_SECONDS`` at the rate of a warm-up pool).
+database), ``WEB_CONCURRENCY`` (2, for both servers), ``BENCH_SECONDS`` (10 per run),
+``BENCH_WARMUP_SECONDS`` (3), ``BENCH_THREADS`` (wrk threads, 2), ``BENCH_PAIRS`` (3 pairs
+of alternating runs per cell), ``BENCH_MEMORY_TOKENS`` (100,000), ``BENCH_NODE`` (the node
+executable, ``node``), ``BENCH_CODES`` (size of the authorization code pool; by default
+0.8 x ``BENCH_SECONDS`` at the rate of a warm-up pool).
 """
 
 from __future__ import annotations
@@ -30,21 +43,18 @@ import contextlib
 import hashlib
 import itertools
 import json
+import math
 import os
 import platform
 import re
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -56,29 +66,41 @@ from typing import Any
 
 import jwt
 import psycopg
+import reference
 import requests
+import side_by_side
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from harness import (
+    HOST,
+    ROOT,
+    VAR_DIR,
+    BenchError,
+    CheckedToken,
+    LoadResult,
+    Served,
+    check_one_token,
+    ensure_wrk,
+    env_int,
+    free_port,
+    log,
+    machine,
+    run_wrk,
+    stop_process_group,
+    wait_for_first_token,
+    workers_rss,
+)
 from psycopg import sql
+from side_by_side import OURS, THEIRS, Memory, SideBySide, Target
 
-ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = Path(__file__).resolve().parent
-LUA_SCRIPT = BENCH_DIR / "bench.lua"
-VAR_DIR = ROOT / "var"
 RESULTS_PATH = VAR_DIR / "bench.json"
 SERVER_LOG_PATH = VAR_DIR / "bench-server.log"
-HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portcullis_bench"  # as in the Makefile
 CRYPTO_SECONDS = 2.0
-HEALTH_TIMEOUT_SECONDS = 30.0
 TOKEN_CONCURRENCY = (16, 64)
 HEALTHZ_CONCURRENCY = 16
 USER_CONCURRENCY = 16  # the end-user rows: refresh, code exchange, sign-in
 BUSY_WARNING = 0.10  # CPU already in use by others before the load, as a share of all cores
 TRACEBACK_CHAINING = ("Traceback", "During handling", "The above exception")
-
-
-class BenchError(Exception):
-    """A step failed; the message says which and what to do."""
 
 
 # --- configuration ------------------------------------------------------------------------------
@@ -92,6 +114,8 @@ class Config:
     workers: int
     wrk_threads: int
     codes: int | None  # BENCH_CODES: the authorization code pool; None sizes it from a warm-up pool
+    pairs: int  # BENCH_PAIRS: alternating runs (ours, theirs) per algorithm and concurrency
+    memory_tokens: int  # BENCH_MEMORY_TOKENS: our tokens between the two RSS samples, at least
 
     @classmethod
     def from_env(cls) -> Config:
@@ -100,60 +124,17 @@ class Config:
             raise BenchError(f"DATABASE_URL must name a Postgres database, got {database_url!r}")
         return cls(
             database_url=database_url,
-            seconds=_env_int("BENCH_SECONDS", 10),
-            warmup_seconds=_env_int("BENCH_WARMUP_SECONDS", 3),
-            workers=_env_int("WEB_CONCURRENCY", 2),
-            wrk_threads=_env_int("BENCH_THREADS", 2),
-            codes=_env_int("BENCH_CODES", 0) or None,
+            seconds=env_int("BENCH_SECONDS", 10),
+            warmup_seconds=env_int("BENCH_WARMUP_SECONDS", 3),
+            workers=env_int("WEB_CONCURRENCY", 2),
+            wrk_threads=env_int("BENCH_THREADS", 2),
+            codes=env_int("BENCH_CODES", 0) or None,
+            pairs=env_int("BENCH_PAIRS", 3),
+            memory_tokens=env_int("BENCH_MEMORY_TOKENS", 100_000),
         )
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BenchError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 1:
-        raise BenchError(f"{name} must be at least 1, got {value}")
-    return value
-
-
-def log(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
 # --- results ------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoadResult:
-    """One wrk run, as reported by bench.lua's done()."""
-
-    what: str
-    url: str
-    concurrency: int
-    seconds: int
-    requests: int
-    rps: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
-    socket_errors: dict[str, int]
-    unexpected: int  # responses whose status is not ``expected_status`` (or a 200 without what it must carry)
-    statuses: dict[str, int]
-    expected_status: int = 200
-    mode: str = "static"  # bench.lua's BENCH_MODE
-    lost: int = 0  # pool: codes sent but never answered (a socket error cut the connection)
-    parked: int = 0  # connections parked with nothing to send (chain: starved by failed requests)
-    peak_db_connections: int | None = None
-
-    @property
-    def errors(self) -> int:
-        return sum(self.socket_errors.values()) + self.unexpected + self.lost
 
 
 @dataclass
@@ -178,6 +159,7 @@ class Report:
     loads: list[LoadResult] = field(default_factory=list)
     crypto: list[CryptoResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # how the end-user rows were prepared
+    side_by_side: SideBySide | None = None  # the token endpoint beside node oidc-provider
 
     def load(self, what_prefix: str, concurrency: int) -> LoadResult | None:
         return next(
@@ -186,6 +168,11 @@ class Report:
 
     def floor(self, algorithm: str) -> CryptoResult | None:
         return next((c for c in self.crypto if c.algorithm == algorithm), None)
+
+    def token_row(self, algorithm: str, concurrency: int) -> LoadResult | None:
+        """Our client_credentials run with the median rate among the side-by-side runs."""
+        cell = self.side_by_side.cell(algorithm, concurrency) if self.side_by_side else None
+        return cell.median_ours() if cell and cell.ours else None
 
 
 # --- the database and the demo tenant -----------------------------------------------------------
@@ -459,12 +446,6 @@ def crypto_floor() -> list[CryptoResult]:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
 def server_command(port: int, workers: int) -> tuple[list[str], dict[str, str]]:
     """``python -m config.serve`` -- exactly what ``make run`` execs -- on our port."""
     return [sys.executable, "-m", "config.serve"], {
@@ -474,41 +455,17 @@ def server_command(port: int, workers: int) -> tuple[list[str], dict[str, str]]:
     }
 
 
-def stop_process_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's process group, SIGKILL it if it lingers."""
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        if proc.poll() is not None:
-            break
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-    # The master may be gone while a worker lingers: make sure the whole group is.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def wait_until_healthy(proc: subprocess.Popen, base_url: str) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise BenchError(f"the server exited with status {proc.returncode} before answering /healthz")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(f"{base_url}/healthz", timeout=1) as response,
-        ):
-            if response.status == 200:
-                return
-        time.sleep(0.2)
-    raise BenchError(f"the server did not answer {base_url}/healthz within {HEALTH_TIMEOUT_SECONDS:.0f} s")
-
-
 @contextlib.contextmanager
-def running_server(port: int, workers: int, env: dict[str, str]) -> Iterator[str]:
-    """Serve the project like ``make run``; yield its base URL; always stop it."""
+def running_server(
+    port: int, workers: int, env: dict[str, str], *, token_path: str, form: str
+) -> Iterator[Served]:
+    """Serve the project like ``make run``; yield it once ``token_path`` has issued a token with
+    ``form`` (the time that took is its cold start); always stop it."""
     VAR_DIR.mkdir(exist_ok=True)
+    base_url = f"http://{HOST}:{port}"
     with SERVER_LOG_PATH.open("wb") as server_log:
         command, serve_env = server_command(port, workers)
+        started = time.monotonic()
         proc = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -518,10 +475,9 @@ def running_server(port: int, workers: int, env: dict[str, str]) -> Iterator[str
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: Ctrl-C reaches us, we stop it
         )
-    base_url = f"http://{HOST}:{port}"
     try:
-        wait_until_healthy(proc, base_url)
-        yield base_url
+        seconds = wait_for_first_token(proc, base_url + token_path, form, started=started)
+        yield Served(base_url=base_url, pid=proc.pid, first_token_seconds=seconds)
     finally:
         stop_process_group(proc)
 
@@ -548,25 +504,6 @@ def server_log_summary(tail: int = 15) -> str:
 # --- the load -----------------------------------------------------------------------------------
 
 
-def ensure_wrk() -> str:
-    """wrk's path; installs Debian's package when missing and we are root."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise BenchError("wrk is not installed; install it (Debian/Ubuntu: sudo apt-get install -y wrk).")
-    log("wrk not found: installing Debian's package")
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "wrk"]
-    if subprocess.run(install, env=env, check=False).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
-        subprocess.run(install, env=env, check=False)
-    found = shutil.which("wrk")
-    if not found:
-        raise BenchError("could not install wrk with apt-get; install it and run make bench again.")
-    return found
-
-
 def token_form(demo: dict[str, Any], audience: str | None = None) -> str:
     m2m = demo["m2m"]
     return urllib.parse.urlencode(
@@ -577,140 +514,6 @@ def token_form(demo: dict[str, Any], audience: str | None = None) -> str:
             "audience": audience or m2m["audience"],
         }
     )
-
-
-def check_one_token(token_url: str, form: str) -> dict[str, Any]:
-    """One request before the load: it must get a 200 with an access token. Returns its JWT header."""
-    request = urllib.request.Request(
-        token_url,
-        data=form.encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, body = response.status, response.read().decode(errors="replace")
-    except urllib.error.HTTPError as error:
-        status, body = error.code, error.read().decode(errors="replace")
-    except OSError as error:
-        raise BenchError(f"POST {token_url} failed: {error}") from error
-    try:
-        token = json.loads(body)["access_token"] if status == 200 else None
-    except (ValueError, KeyError, TypeError):
-        token = None
-    if not token:
-        raise BenchError(f"POST {token_url} did not return a token: HTTP {status}\n{body}")
-    return jwt.get_unverified_header(token)
-
-
-def run_wrk(
-    wrk: str,
-    what: str,
-    url: str,
-    *,
-    concurrency: int,
-    seconds: int,
-    threads: int,
-    body: str | None = None,
-    headers: dict[str, str] | None = None,
-    expect: int = 200,
-    mode: str = "static",
-    items: list[str] | None = None,
-) -> LoadResult:
-    """Drive ``url`` with wrk through bench.lua and parse the line its done() prints.
-
-    ``mode`` is bench.lua's BENCH_MODE; ``items`` (pool: the bodies, chain: the seed refresh
-    tokens) go to it through a temporary file. In pool mode ``seconds`` is only a cap: each
-    wrk thread stops once its bodies are answered, we interrupt wrk when all have, and the
-    rate is the requests over the span from the first request to the last response.
-    """
-    threads = min(threads, concurrency)
-    with tempfile.TemporaryDirectory(prefix="portcullis-bench-") as tmp:
-        env = os.environ | {
-            "BENCH_METHOD": "POST" if body is not None or mode != "static" else "GET",
-            "BENCH_BODY": body or "",
-            "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in (headers or {}).items()),
-            "BENCH_EXPECT": str(expect),
-            "BENCH_MODE": mode,
-            "BENCH_THREADS": str(threads),
-        }
-        if items is not None:
-            path = Path(tmp) / "items.txt"
-            path.write_text("".join(f"{item}\n" for item in items))
-            env["BENCH_FILE"] = str(path)
-        command = [
-            wrk,
-            "--threads",
-            str(threads),
-            "--connections",
-            str(concurrency),
-            "--duration",
-            f"{seconds}s",
-            "--timeout",
-            "5s",
-            "--latency",
-            "--script",
-            str(LUA_SCRIPT),
-            url,
-        ]
-        stdout, returncode = _wrk_output(
-            command, env, seconds, stop_after=threads if mode == "pool" else None
-        )
-    line = next((ln for ln in stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
-    if returncode != 0 or line is None:
-        raise BenchError(f"wrk failed (status {returncode}):\n{stdout}")
-    stats = json.loads(line.removeprefix("BENCH_RESULT "))
-    errors = stats["errors"]
-    latency = stats["latency_us"]
-    duration_us = stats["span_us"] if mode == "pool" else stats["duration_us"]
-    return LoadResult(
-        what=what,
-        url=url,
-        concurrency=concurrency,
-        seconds=round(duration_us / 1e6, 1) if mode == "pool" else seconds,
-        requests=stats["requests"],
-        rps=stats["requests"] / (max(duration_us, 1) / 1e6),
-        p50_ms=latency["p50"] / 1000,
-        p90_ms=latency["p90"] / 1000,
-        p99_ms=latency["p99"] / 1000,
-        max_ms=latency["max"] / 1000,
-        socket_errors={k: errors[k] for k in ("connect", "read", "write", "timeout")},
-        unexpected=errors["unexpected"],
-        statuses=stats["statuses"],
-        expected_status=expect,
-        mode=mode,
-        lost=max(stats["assigned"] - stats["answered"], 0) if mode == "pool" else 0,
-        parked=stats["parked"] if mode == "chain" else 0,
-    )
-
-
-def _wrk_output(
-    command: list[str], env: dict[str, str], seconds: int, *, stop_after: int | None
-) -> tuple[str, int]:
-    """Run wrk; with ``stop_after``, interrupt it (SIGINT: it then reports as usual) once that
-    many threads have printed BENCH_THREAD_DONE, instead of idling until ``--duration`` ends."""
-    proc = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
-    timer = threading.Timer(seconds + 60, proc.kill)
-    timer.start()
-    lines: list[str] = []
-    done_threads = 0
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("BENCH_THREAD_DONE"):
-                done_threads += 1
-                if stop_after is not None and done_threads == stop_after:
-                    proc.send_signal(signal.SIGINT)
-        returncode = proc.wait()
-    finally:
-        timer.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return "".join(lines), returncode
 
 
 # --- the end user: sign-in, authorization codes, refresh tokens (over HTTP, as a browser) --------
@@ -961,69 +764,182 @@ def run_load(
     report: Report,
     config: Config,
     wrk: str,
-    base_url: str,
+    served: Served,
     demo: dict[str, Any],
     app: dict[str, str],
     sampler: ConnectionSampler,
     rules_tenant: dict[str, Any],
+    installed: reference.Installed | None,
 ) -> None:
-    """Warm up, then the token endpoint at each concurrency (and at c16 for a tenant with ten
-    token rules, right after the demo's c16 row), then /healthz."""
-    token_url = base_url + urllib.parse.urlsplit(demo["issuer"]).path + "oauth/token"
-    form = token_form(demo)
-    header = check_one_token(token_url, form)
-    report.token_algorithm = header.get("alg", "?")
-    log(f"one token request OK ({report.token_algorithm}, kid {header.get('kid')})")
-
-    token_what = f"token endpoint, client_credentials, {report.token_algorithm}"
-    common = {"seconds": config.seconds, "threads": config.wrk_threads}
-    log(f"warm-up: token endpoint, c{TOKEN_CONCURRENCY[0]}, {config.warmup_seconds} s")
-    warmup = run_wrk(
-        wrk,
-        "warm-up",
-        token_url,
-        concurrency=TOKEN_CONCURRENCY[0],
-        seconds=config.warmup_seconds,
-        threads=config.wrk_threads,
-        body=form,
-    )
-    if warmup.errors:
-        report.loads.append(warmup)  # keep it visible: it fails the run
-    for concurrency in TOKEN_CONCURRENCY:
-        log(f"token endpoint, c{concurrency}, {config.seconds} s")
-        with sampler.sampling():
-            result = run_wrk(wrk, token_what, token_url, concurrency=concurrency, body=form, **common)
-        result.peak_db_connections = sampler.peak
-        report.loads.append(result)
-        if concurrency == TOKEN_CONCURRENCY[0]:
-            run_rules_row(report, config, wrk, base_url, rules_tenant, sampler)
-    es256_form = token_form(demo, audience=ES256_AUDIENCE)
-    check_one_token(token_url, es256_form)
-    log(f"token endpoint, ES256 API, c{TOKEN_CONCURRENCY[0]}, {config.seconds} s")
-    with sampler.sampling():
-        result = run_wrk(
-            wrk,
-            "token endpoint, client_credentials, ES256 API",
-            token_url,
-            concurrency=TOKEN_CONCURRENCY[0],
-            body=es256_form,
-            **common,
-        )
-    result.peak_db_connections = sampler.peak
-    report.loads.append(result)
-    run_introspection_row(report, config, wrk, token_url, demo, sampler)
+    """The token endpoint beside the reference, then our other rows: a tenant with ten token
+    rules, introspection, /healthz and the end-user rows."""
+    ours = our_target(served.base_url, demo)
+    run_side_by_side(report, config, wrk, served, ours, demo, sampler, installed)
+    run_rules_row(report, config, wrk, served.base_url, rules_tenant, sampler)
+    run_introspection_row(report, config, wrk, ours.token_url, demo, sampler)
     log(f"/healthz, c{HEALTHZ_CONCURRENCY}, {config.seconds} s")
     with sampler.sampling():
         result = run_wrk(
             wrk,
             "/healthz (framework floor)",
-            f"{base_url}/healthz",
+            f"{served.base_url}/healthz",
             concurrency=HEALTHZ_CONCURRENCY,
-            **common,
+            seconds=config.seconds,
+            threads=config.wrk_threads,
         )
     result.peak_db_connections = sampler.peak
     report.loads.append(result)
-    run_user_rows(report, config, wrk, EndUser(base_url, demo, app), sampler)
+    run_user_rows(report, config, wrk, EndUser(served.base_url, demo, app), sampler)
+
+
+# --- side by side with node oidc-provider ---------------------------------------------------------
+
+
+def our_target(base_url: str, demo: dict[str, Any]) -> Target:
+    """The demo's token endpoint and its M2M client's bodies for the RS256 and the ES256 API."""
+    return Target(
+        name=OURS,
+        token_url=base_url + urllib.parse.urlsplit(demo["issuer"]).path + "oauth/token",
+        forms={"RS256": token_form(demo), "ES256": token_form(demo, audience=ES256_AUDIENCE)},
+    )
+
+
+def audiences(demo: dict[str, Any]) -> dict[str, str]:
+    """The API of each algorithm; the reference serves the same identifiers as resources."""
+    return {"RS256": demo["m2m"]["audience"], "ES256": ES256_AUDIENCE}
+
+
+def check_tokens(target: Target, audience: dict[str, str], jwks_url: str) -> dict[str, CheckedToken]:
+    """One token per algorithm, each checked for its algorithm, audience and signature."""
+    checked = {
+        algorithm: check_one_token(
+            target.token_url, form, algorithm=algorithm, audience=audience[algorithm], jwks_url=jwks_url
+        )
+        for algorithm, form in target.forms.items()
+    }
+    log(
+        f"{target.name}: one token per API OK ("
+        + ", ".join(f"{alg}, kid {c.header.get('kid')}" for alg, c in checked.items())
+        + "), signatures verified against its JWKS"
+    )
+    return checked
+
+
+def warm_up(report: Report, config: Config, wrk: str, target: Target) -> None:
+    log(f"warm-up: {target.name}, RS256, c{TOKEN_CONCURRENCY[0]}, {config.warmup_seconds} s")
+    warmup = run_wrk(
+        wrk,
+        f"warm-up, {target.name}",
+        target.token_url,
+        concurrency=TOKEN_CONCURRENCY[0],
+        seconds=config.warmup_seconds,
+        threads=config.wrk_threads,
+        body=target.forms["RS256"],
+    )
+    if warmup.errors:
+        report.loads.append(warmup)  # keep it visible: it fails the run
+
+
+def run_side_by_side(
+    report: Report,
+    config: Config,
+    wrk: str,
+    served: Served,
+    ours: Target,
+    demo: dict[str, Any],
+    sampler: ConnectionSampler,
+    installed: reference.Installed | None,
+) -> None:
+    """Check and warm up both servers, alternate their runs, and sample their workers' memory.
+
+    The reference is started only now, and stopped right after its runs; ours serves on.
+    Without it (``installed`` is None) the same runs measure ours alone.
+    """
+    sbs = report.side_by_side
+    assert sbs is not None
+    sbs.first_token_seconds[OURS] = served.first_token_seconds
+    issuer_url = served.base_url + urllib.parse.urlsplit(demo["issuer"]).path
+    audience = audiences(demo)
+    checked = check_tokens(ours, audience, issuer_url + ".well-known/jwks.json")
+    report.token_algorithm = checked["RS256"].algorithm
+    sbs.claims[OURS] = list(checked["RS256"].claims)
+    warm_up(report, config, wrk, ours)
+    sbs.memory[OURS] = Memory(after_warmup=workers_rss(served.pid))
+
+    def measure(target: Target, algorithm: str, concurrency: int) -> LoadResult:
+        what = f"{target.name}, client_credentials, {algorithm}"
+        run = {"concurrency": concurrency, "seconds": config.seconds, "threads": config.wrk_threads}
+        if target.name != OURS:
+            return run_wrk(wrk, what, target.token_url, body=target.forms[algorithm], **run)
+        with sampler.sampling():
+            result = run_wrk(wrk, what, target.token_url, body=target.forms[algorithm], **run)
+        result.peak_db_connections = sampler.peak
+        return result
+
+    alternate = {"concurrencies": TOKEN_CONCURRENCY, "pairs": config.pairs, "measure": measure}
+    if installed is None:
+        sbs.cells = side_by_side.alternate(ours, None, **alternate)
+    else:
+        client = reference.Client.generate(audience)
+        port = free_port()
+        log(
+            f"starting {reference.NAME} {installed.package_version} on {HOST}:{port}, {config.workers} workers"
+        )
+        try:
+            with reference.running(installed, port, config.workers, client) as theirs_served:
+                theirs = Target(
+                    name=THEIRS,
+                    token_url=theirs_served.base_url + reference.TOKEN_PATH,
+                    forms={algorithm: client.token_form(algorithm) for algorithm in audience},
+                )
+                sbs.first_token_seconds[THEIRS] = theirs_served.first_token_seconds
+                checked = check_tokens(theirs, audience, theirs_served.base_url + reference.JWKS_PATH)
+                sbs.claims[THEIRS] = list(checked["RS256"].claims)
+                warm_up(report, config, wrk, theirs)
+                memory = sbs.memory[THEIRS] = Memory(after_warmup=workers_rss(theirs_served.pid))
+                sbs.cells = side_by_side.alternate(ours, theirs, **alternate)
+                memory.after = workers_rss(theirs_served.pid)
+                memory.tokens = sum(r.requests for cell in sbs.cells for r in cell.theirs)
+        except BenchError as error:
+            tail = reference.log_tail()
+            raise BenchError(f"{error}\n{reference.NAME} wrote ({reference.LOG_PATH}):\n{tail}") from error
+        sbs.stored = reference.stored_models()
+        sbs.runtime_warning = reference.runtime_warning()
+    top_up_memory(report, config, wrk, served, ours)
+
+
+def top_up_memory(report: Report, config: Config, wrk: str, served: Served, ours: Target) -> None:
+    """Our workers' RSS once at least ``BENCH_MEMORY_TOKENS`` tokens have been issued since the
+    warm-up sample: the side-by-side runs count, and more RS256 load at c16 makes up the rest."""
+    sbs = report.side_by_side
+    assert sbs is not None
+    issued = sum(r.requests for cell in sbs.cells for r in cell.ours)
+    median = report.token_row("RS256", TOKEN_CONCURRENCY[0])
+    rate = median.rps if median is not None else 100.0
+    for _ in range(3):  # the first estimate is usually enough; never loop for long
+        missing = config.memory_tokens - issued
+        if missing <= 0:
+            break
+        seconds = math.ceil(missing / max(rate, 1.0) * 1.1) + 1
+        log(
+            f"memory: {missing:,} more tokens to reach BENCH_MEMORY_TOKENS={config.memory_tokens:,}: {seconds} s"
+        )
+        result = run_wrk(
+            wrk,
+            "memory top-up, RS256",
+            ours.token_url,
+            concurrency=TOKEN_CONCURRENCY[0],
+            seconds=seconds,
+            threads=config.wrk_threads,
+            body=ours.forms["RS256"],
+        )
+        if result.errors:
+            report.loads.append(result)  # keep it visible: it fails the run
+        issued += result.requests
+        rate = result.rps
+    memory = sbs.memory[OURS]
+    memory.after = workers_rss(served.pid)
+    memory.tokens = issued
 
 
 ROW_INTROSPECT = "introspection (RFC 7662), an active RS256 M2M token"
@@ -1109,14 +1025,15 @@ def run_rules_row(
 def rules_notes(report: Report, rules_tenant: dict[str, Any]) -> list[str]:
     """The rules row against the demo's row at the same concurrency, and the in-process cost."""
     concurrency = TOKEN_CONCURRENCY[0]
-    plain = report.load(f"token endpoint, client_credentials, {report.token_algorithm}", concurrency)
+    plain = report.token_row(report.token_algorithm, concurrency)
     rules = report.load(ROW_RULES, concurrency)
     cost = rules_tenant.get("rules_evaluation", {})
     lines = []
     if plain is not None and rules is not None:
         lines.append(
             f"token rules: c{concurrency} with ten non-matching rules / without rules: "
-            f"**{rules.rps / plain.rps:.2f}** (tenant {RULES_TENANT!r}, same API, grant and key as demo)"
+            f"**{rules.rps / plain.rps:.2f}** (tenant {RULES_TENANT!r}, same API, grant and key as demo; "
+            "against the median of our side-by-side runs, just before)"
         )
     if cost:
         lines.append(
@@ -1262,7 +1179,12 @@ SERVER_ENV_KNOBS = ("CONN_MAX_AGE", "CONFIG_CACHE_SECONDS", "REDIS_URL", "LOG_LE
 
 
 def environment(
-    config: Config, wrk: str, database: str, postgres: dict[str, int], busy: float | None
+    config: Config,
+    wrk: str,
+    database: str,
+    postgres: dict[str, int],
+    busy: float | None,
+    installed: reference.Installed | str,
 ) -> dict[str, Any]:
     def version(dist: str) -> str:
         try:
@@ -1272,6 +1194,7 @@ def environment(
 
     wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False).stdout.split()
     return {
+        "machine": machine(),
         "cores": os.cpu_count(),
         "cpu_busy_before_load": busy,
         "platform": platform.platform(),
@@ -1282,10 +1205,16 @@ def environment(
         "cryptography": version("cryptography"),
         "granian": version("granian"),
         "wrk": wrk_version[1] if len(wrk_version) > 1 else "?",
+        # The reference's versions, or why it was not measured.
+        "reference": installed.describe()
+        if isinstance(installed, reference.Installed)
+        else {"unavailable": installed},
         "workers": config.workers,
         "wrk_threads": config.wrk_threads,
         "seconds": config.seconds,
         "warmup_seconds": config.warmup_seconds,
+        "pairs": config.pairs,
+        "memory_tokens": config.memory_tokens,
         "database": database,
         "postgres": postgres,
         "cache": "redis" if os.environ.get("REDIS_URL") else "locmem (REDIS_URL unset)",
@@ -1306,7 +1235,7 @@ def ratios(report: Report) -> dict[str, float]:
     healthz = report.load("/healthz", HEALTHZ_CONCURRENCY)
     floor = report.floor(report.token_algorithm)
     for concurrency in TOKEN_CONCURRENCY:
-        token = report.load(f"token endpoint, client_credentials, {report.token_algorithm}", concurrency)
+        token = report.token_row(report.token_algorithm, concurrency)
         if token is None:
             continue
         if healthz is not None and concurrency == HEALTHZ_CONCURRENCY:
@@ -1318,9 +1247,29 @@ def ratios(report: Report) -> dict[str, float]:
     return out
 
 
+def all_loads(report: Report) -> list[LoadResult]:
+    """Every wrk run of the report: the rows, and each side-by-side run of both servers."""
+    runs = (
+        [r for cell in report.side_by_side.cells for r in (*cell.ours, *cell.theirs)]
+        if report.side_by_side
+        else []
+    )
+    return [*runs, *report.loads]
+
+
 def markdown(report: Report) -> str:
     env = report.environment
-    lines = [
+    lines = []
+    if report.side_by_side is not None and report.side_by_side.cells:
+        lines += [
+            f"### client_credentials: {OURS} beside node {THEIRS}",
+            "",
+            *side_by_side.markdown(report.side_by_side, env["machine"]),
+            "",
+            f"### {OURS}: the other rows",
+            "",
+        ]
+    lines += [
         "| what | concurrency | req/s | p50 ms | p99 ms | errors |",
         "|---|---:|---:|---:|---:|---:|",
     ]
@@ -1351,10 +1300,18 @@ def markdown(report: Report) -> str:
     ]
     if env["server_env"]:
         lines.append(f"- server environment: {' '.join(f'{k}={v}' for k, v in env['server_env'].items())}")
+    cells = report.side_by_side.cells if report.side_by_side else []
     peaks = ", ".join(
-        f"{short_label(r.what)} c{r.concurrency}: {r.peak_db_connections}"
-        for r in report.loads
-        if r.peak_db_connections is not None
+        [
+            f"client_credentials ({cell.algorithm}) c{cell.concurrency}: {max(peaks)}"
+            for cell in cells
+            if (peaks := [r.peak_db_connections for r in cell.ours if r.peak_db_connections is not None])
+        ]
+        + [
+            f"{short_label(r.what)} c{r.concurrency}: {r.peak_db_connections}"
+            for r in report.loads
+            if r.peak_db_connections is not None
+        ]
     )
     if peaks:
         pg = env["postgres"]
@@ -1363,7 +1320,7 @@ def markdown(report: Report) -> str:
             f"carry over): {peaks} (max_connections "
             f"{pg.get('max_connections')}, {pg.get('connections_in_use_before_load')} in use before the load)"
         )
-    for r in report.loads:
+    for r in all_loads(report):
         if r.errors:
             lines.append(
                 f"- ERRORS in '{r.what}' c{r.concurrency}: statuses {r.statuses} (expected {r.expected_status}), "
@@ -1432,6 +1389,7 @@ def write_json(report: Report) -> None:
         ],
         "ratios": ratios(report),
         "notes": report.notes,
+        "side_by_side": side_by_side.as_json(report.side_by_side) if report.side_by_side else None,
     }
     RESULTS_PATH.write_text(json.dumps(payload, indent=2) + "\n")
 
@@ -1445,19 +1403,30 @@ def _raise_on_sigterm(signum: int, frame: Any) -> None:
 
 
 def main() -> int:
-    # Both unwind through the finally blocks, which stop the server. SIGINT is set explicitly
+    # Both unwind through the finally blocks, which stop the servers. SIGINT is set explicitly
     # because a shell starting us in the background would have it ignored.
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     config = Config.from_env()
     wrk = ensure_wrk()
+    installed = reference.install()
+    if isinstance(installed, str):
+        log(f"{reference.NAME} not measured: {installed}; measuring {OURS} alone")
+    else:
+        log(f"{reference.NAME} {installed.package_version} on Node.js {installed.node_version}: ready")
     port = free_port()
     env = bench_env(port, config.database_url)
 
+    # What `make run` does before serving, timed: on a fresh database, like a fresh clone's.
+    setup_seconds: dict[str, float] = {}
     database = recreate_database(config.database_url)
     log(f"database {database} recreated; migrating")
+    started = time.monotonic()
     manage("migrate", "--noinput", "-v", "0", env=env)
+    setup_seconds["migrate"] = time.monotonic() - started
+    started = time.monotonic()
     demo = bootstrap_demo(env)
+    setup_seconds["bootstrap_demo"] = time.monotonic() - started
     add_es256_api(env, demo)
     app = add_bench_web_app(env)
     rules_tenant = add_token_rules_tenant(env)
@@ -1470,14 +1439,39 @@ def main() -> int:
     busy = cpu_busy_fraction()
     if busy is not None and busy > BUSY_WARNING:
         log(f"warning: the machine is already {busy:.0%} busy without the benchmark; results will be low")
-    report = Report(environment=environment(config, wrk, database, sampler.server_settings(), busy))
+    report = Report(
+        environment=environment(config, wrk, database, sampler.server_settings(), busy, installed)
+    )
+    report.side_by_side = SideBySide(
+        pairs=config.pairs,
+        seconds=config.seconds,
+        reference=installed.describe() | {"workers": str(config.workers)}
+        if isinstance(installed, reference.Installed)
+        else None,
+        unavailable=installed if isinstance(installed, str) else None,
+        setup_seconds=setup_seconds,
+    )
     log(f"crypto floor: PyJWT signing, {CRYPTO_SECONDS:.0f} s per algorithm")
     report.crypto = crypto_floor()
 
     log(f"starting granian on {HOST}:{port} with {config.workers} workers")
+    token_path = urllib.parse.urlsplit(demo["issuer"]).path + "oauth/token"
     try:
-        with running_server(port, config.workers, env) as base_url:
-            run_load(report, config, wrk, base_url, demo, app, sampler, rules_tenant)
+        with running_server(
+            port, config.workers, env, token_path=token_path, form=token_form(demo)
+        ) as served:
+            log(f"first token {served.first_token_seconds:.2f} s after starting the server")
+            run_load(
+                report,
+                config,
+                wrk,
+                served,
+                demo,
+                app,
+                sampler,
+                rules_tenant,
+                installed if isinstance(installed, reference.Installed) else None,
+            )
         report.notes += rules_notes(report, rules_tenant)
         report.notes += introspection_notes(report, os.cpu_count() or 1)
     except BenchError as error:
@@ -1493,9 +1487,12 @@ def main() -> int:
     if output:
         log(f"the server wrote to {SERVER_LOG_PATH.relative_to(ROOT)}:\n{output}")
     log(f"results written to {RESULTS_PATH.relative_to(ROOT)}")
-    failed = [r for r in report.loads if r.errors]
+    failed = [r for r in all_loads(report) if r.errors]
     if failed:
         log("FAILED: some requests errored (see the table); the numbers above are not valid")
+        return 1
+    if report.side_by_side.stored:
+        log(f"FAILED: {reference.NAME} stored {', '.join(report.side_by_side.stored)}: not like for like")
         return 1
     return 0
 
