@@ -82,11 +82,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # SECURE_CSP below; after WhiteNoise, so static files are served without it.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 # The token endpoint and /healthz skip everything above but tenant resolution
 # (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
-LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware"]
+LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware", "apps.core.unavailable.DatabaseUnavailableMiddleware"]
 LEAN_URLCONF = "config.urls_lean"
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +148,12 @@ CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "5"))
 # With REDIS_URL, how often each process checks the shared cache for configuration changes
 # made by other processes (one cache read per interval); such changes apply within it.
 CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
+# Stale if error: when the database is unreachable, cached configuration (tenants, clients, APIs,
+# client grants, keys, deny list, rules) is served for up to this long past its expiry, so the
+# token endpoint keeps issuing client_credentials tokens through a database outage. 0 disables.
+CONFIG_STALE_IF_ERROR_SECONDS = float(os.environ.get("CONFIG_STALE_IF_ERROR_SECONDS", "300"))
+# Retry-After (seconds) on the 503 answered when a request needs the database and it is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
 # The token log (every token issued or refused) is written in batches this often, off the
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.

@@ -56,9 +56,14 @@ def flush() -> int:
             return 0
         try:
             TokenEvent.objects.bulk_create([TokenEvent(**event) for event in batch], batch_size=1000)
-        except (OperationalError, InterfaceError):
-            # The database is unreachable: keep the events for the next flush.
-            logger.exception("Token log: %d events not written yet; retrying at the next flush", len(batch))
+        except (OperationalError, InterfaceError) as error:
+            # The database is unreachable: keep the events for the next flush. One line, no
+            # traceback: an outage is expected to last several flushes.
+            logger.warning(
+                "Token log: %d events queued, database unreachable (%s); retrying at the next flush",
+                len(batch),
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
+            )
             _queue.extendleft(reversed(batch))
             return 0
         except DatabaseError:
