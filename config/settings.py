@@ -87,7 +87,10 @@ MIDDLEWARE = [
 
 # The token endpoint and /healthz skip everything above but tenant resolution
 # (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
-LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware", "apps.core.unavailable.DatabaseUnavailableMiddleware"]
+LEAN_MIDDLEWARE = [
+    "apps.tenants.middleware.TenantMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
+]
 LEAN_URLCONF = "config.urls_lean"
 
 ROOT_URLCONF = "config.urls"

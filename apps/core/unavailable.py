@@ -74,5 +74,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_database_unavailable(exception):
             return None
-        logger.warning("Database unavailable, answered 503: %s %s (%s)", request.method, request.path, exception)
+        logger.warning(
+            "Database unavailable, answered 503: %s %s (%s)", request.method, request.path, exception
+        )
         return unavailable_response(request)

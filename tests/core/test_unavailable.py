@@ -24,7 +24,9 @@ def down_client(client):
     return client
 
 
-def test_a_tenant_endpoint_answers_rfc6749_json_503_when_a_view_hits_the_outage(down_client, monkeypatch, settings):
+def test_a_tenant_endpoint_answers_rfc6749_json_503_when_a_view_hits_the_outage(
+    down_client, monkeypatch, settings
+):
     # given a tenant whose discovery document cannot be built without the database
     settings.DATABASE_RETRY_AFTER_SECONDS = 7
     tenant = TenantFactory()
@@ -37,7 +39,10 @@ def test_a_tenant_endpoint_answers_rfc6749_json_503_when_a_view_hits_the_outage(
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response["Retry-After"] == "7"
     assert response["Cache-Control"] == "no-store"
-    assert response.json() == {"error": ERROR_TEMPORARILY_UNAVAILABLE, "error_description": MSG_DATABASE_UNAVAILABLE}
+    assert response.json() == {
+        "error": ERROR_TEMPORARILY_UNAVAILABLE,
+        "error_description": MSG_DATABASE_UNAVAILABLE,
+    }
 
 
 def test_tenant_resolution_failing_in_middleware_is_a_503_too(down_client, monkeypatch):

@@ -23,7 +23,7 @@ from apps.audit.models import TokenEvent
 from tests.conftest import make_m2m_setup
 from tests.reliability.conftest import SIZE
 from tests.reliability.dbproxy import PostgresProxy
-from tests.reliability.servers import server, live_database_url
+from tests.reliability.servers import live_database_url, server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def proxy():
     params = connection.settings_dict
-    running = PostgresProxy(target_host=params["HOST"] or "127.0.0.1", target_port=int(params["PORT"] or 5432))
+    running = PostgresProxy(
+        target_host=params["HOST"] or "127.0.0.1", target_port=int(params["PORT"] or 5432)
+    )
     yield running
     running.cut()
 
@@ -93,7 +95,9 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
                 data={"token": first.json()["access_token"], **_client_auth(setup)},
                 timeout=10,
             )
-            discovery = requests.get(f"{base}/t/{setup.tenant.slug}/.well-known/openid-configuration", timeout=10)
+            discovery = requests.get(
+                f"{base}/t/{setup.tenant.slug}/.well-known/openid-configuration", timeout=10
+            )
             time.sleep(max(0.0, SIZE.outage_seconds - 1.5))
             outage_end = time.monotonic()
             proxy.restore()
