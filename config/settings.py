@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
@@ -88,6 +89,7 @@ MIDDLEWARE = [
 # The token endpoint and /healthz skip everything above but tenant resolution
 # (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
 LEAN_MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
@@ -157,6 +159,10 @@ CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
 CONFIG_STALE_IF_ERROR_SECONDS = float(os.environ.get("CONFIG_STALE_IF_ERROR_SECONDS", "300"))
 # Retry-After (seconds) on the 503 answered when a request needs the database and it is unreachable.
 DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
+# /metrics (Prometheus): open to whoever reaches it unless this bearer token is set.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# How often each worker applies its in-memory metric tally to the shared samples (apps.core.metrics).
+METRICS_FLUSH_SECONDS = float(os.environ.get("METRICS_FLUSH_SECONDS", "1"))
 # The token log (every token issued or refused) is written in batches this often, off the
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.

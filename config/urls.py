@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import TemplateView
 
+from apps.core.metrics import metrics_view
 from apps.core.unavailable import is_database_unavailable, unavailable_response
 
 
@@ -54,6 +55,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),

@@ -22,6 +22,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from apps.audit.models import TokenEvent
+from apps.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def _run_flusher() -> None:
         close_old_connections()  # this thread's connection follows CONN_MAX_AGE like a request's
         try:
             flush()
+            metrics.TOKEN_LOG_QUEUE.set(len(_queue))
         except Exception:  # the flusher must outlive any single bad batch
             logger.exception("Token log: flush failed")
             connection.close()

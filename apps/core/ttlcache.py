@@ -32,6 +32,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 
+from apps.core import metrics
+
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "portcullis:config-generation"
@@ -62,6 +64,7 @@ def get_or_load[T](key: Hashable, loader: Callable[[], T], *, ttl: float | None 
         if hit is None or now > hit[2]:
             raise
         logger.warning("Database unreachable: serving the cached %r past its expiry", key)
+        metrics.CONFIG_STALE_SERVED.inc()
         with _lock:
             _store[key] = (now + STALE_RETRY_SECONDS, hit[1], hit[2])
         return hit[1]
@@ -105,6 +108,7 @@ def _bump_shared_generation() -> None:
         except ValueError:  # first change ever: the counter does not exist yet
             cache.set(GENERATION_KEY, 1, timeout=None)
     except Exception:  # a cache outage must not fail the change; the TTL still bounds staleness
+        metrics.CACHE_ERRORS.labels("publish_config_change").inc()
         logger.warning("Could not publish a configuration change to the shared cache", exc_info=True)
 
 
@@ -116,6 +120,7 @@ def _follow_shared_generation(now: float) -> None:
     try:
         generation = cache.get(GENERATION_KEY)
     except Exception:
+        metrics.CACHE_ERRORS.labels("read_config_changes").inc()
         logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
         return
     if generation != _sync["generation"]:

@@ -28,6 +28,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
+from apps.core import metrics
+
 logger = logging.getLogger(__name__)
 
 MSG_DATABASE_UNAVAILABLE = "The service is temporarily unavailable. Please retry shortly."
@@ -43,7 +45,9 @@ def is_database_unavailable(error: BaseException | None) -> bool:
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     """The 503 for ``request``'s surface, with ``Retry-After`` and no caching."""
     path = request.path
-    if _MANAGEMENT_PATH.match(path):
+    surface = "management" if _MANAGEMENT_PATH.match(path) else "tenant" if path.startswith("/t/") else "page"
+    metrics.DATABASE_UNAVAILABLE.labels(surface).inc()
+    if surface == "management":
         body = {
             "statusCode": 503,
             "error": "Service Unavailable",
