@@ -276,6 +276,12 @@ REFRESH_TOKEN_INACTIVITY_LIFETIME_SECONDS = int(
 # sweep off), one process at a time, at most CLEANUP_SWEEP_BATCH rows per table per sweep.
 CLEANUP_SWEEP_SECONDS = float(os.environ.get("CLEANUP_SWEEP_SECONDS", "300"))
 CLEANUP_SWEEP_BATCH = int(os.environ.get("CLEANUP_SWEEP_BATCH", "100"))
+# Log retention (apps.audit.retention): token-log rows and audit events are kept this many days
+# (0 keeps them forever); each sweep deletes batches of LOG_PRUNE_BATCH rows for at most
+# LOG_PRUNE_BUDGET_SECONDS, enough to keep up with thousands of tokens a second.
+LOG_RETENTION_DAYS = int(os.environ.get("LOG_RETENTION_DAYS", "30"))
+LOG_PRUNE_BATCH = int(os.environ.get("LOG_PRUNE_BATCH", "5000"))
+LOG_PRUNE_BUDGET_SECONDS = float(os.environ.get("LOG_PRUNE_BUDGET_SECONDS", "10"))
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {
