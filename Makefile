@@ -17,11 +17,12 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3 \
 	  "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; \
 	done)
 
-.PHONY: help venv run test lint bench demo clean
+.PHONY: help venv run test lint bench demo clean reliability
 
 help:
 	@echo "make run    - install into .venv, migrate, create the demo tenant, serve on http://127.0.0.1:$(PORT)"
 	@echo "make test   - lint + checks + the whole test suite on Postgres (DATABASE_URL)"
+	@echo "make reliability - the reliability suite at full size (database outage, races, load, SIGTERM)"
 	@echo "make bench  - token endpoint side by side with node oidc-provider (tokens/s, p50, p99, ratio), then refresh, code exchange, sign-in and the floors"
 
 $(VENV)/.installed: pyproject.toml
@@ -60,6 +61,12 @@ test: venv
 	$(PY) manage.py makemigrations --check --dry-run; \
 	rc=0; $(PY) -m pytest -p no:cacheprovider -q || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# The reliability suite at full size (make test runs it small): outages, races, load, shutdown.
+reliability: venv
+	@export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" DEBUG=true RELIABILITY_SIZE=full; \
+	bash .ci/ensure-services.sh; \
+	$(PY) -m pytest -p no:cacheprovider -q tests/reliability
 
 bench: venv
 	@export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portcullis_bench}"; \

@@ -28,8 +28,26 @@ def granian_argv() -> list[str]:
     ]  # fmt: skip
 
 
+def metrics_directory() -> str:
+    """An empty directory for the workers' Prometheus samples (``apps.core.metrics``).
+
+    ``PROMETHEUS_MULTIPROC_DIR`` if set (a container's emptyDir), else ``var/metrics/<port>``;
+    emptied at start: samples of an earlier run's workers must not be counted again.
+    """
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        "var",
+        "metrics",
+        os.environ.get("PORT", "8000"),
+    )
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
 def main() -> None:
     argv = granian_argv()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory()
     executable = shutil.which("granian", path=os.path.dirname(sys.executable)) or shutil.which("granian")
     if executable is None:
         sys.exit("granian is not installed in this environment (pip install -e .)")

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
@@ -82,11 +83,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # SECURE_CSP below; after WhiteNoise, so static files are served without it.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 # The token endpoint and /healthz skip everything above but tenant resolution
 # (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
-LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware"]
+LEAN_MIDDLEWARE = [
+    "apps.core.metrics.RequestMetricsMiddleware",
+    "apps.tenants.middleware.TenantMiddleware",
+    "apps.core.unavailable.DatabaseUnavailableMiddleware",
+]
 LEAN_URLCONF = "config.urls_lean"
 
 ROOT_URLCONF = "config.urls"
@@ -147,6 +153,16 @@ CONFIG_CACHE_SECONDS = float(os.environ.get("CONFIG_CACHE_SECONDS", "5"))
 # With REDIS_URL, how often each process checks the shared cache for configuration changes
 # made by other processes (one cache read per interval); such changes apply within it.
 CONFIG_SYNC_SECONDS = float(os.environ.get("CONFIG_SYNC_SECONDS", "0.5"))
+# Stale if error: when the database is unreachable, cached configuration (tenants, clients, APIs,
+# client grants, keys, deny list, rules) is served for up to this long past its expiry, so the
+# token endpoint keeps issuing client_credentials tokens through a database outage. 0 disables.
+CONFIG_STALE_IF_ERROR_SECONDS = float(os.environ.get("CONFIG_STALE_IF_ERROR_SECONDS", "300"))
+# Retry-After (seconds) on the 503 answered when a request needs the database and it is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "5"))
+# /metrics (Prometheus): open to whoever reaches it unless this bearer token is set.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+# How often each worker applies its in-memory metric tally to the shared samples (apps.core.metrics).
+METRICS_FLUSH_SECONDS = float(os.environ.get("METRICS_FLUSH_SECONDS", "1"))
 # The token log (every token issued or refused) is written in batches this often, off the
 # request path; events of the last interval are lost only if a process is killed outright.
 # 0 writes each event synchronously.
@@ -260,6 +276,12 @@ REFRESH_TOKEN_INACTIVITY_LIFETIME_SECONDS = int(
 # sweep off), one process at a time, at most CLEANUP_SWEEP_BATCH rows per table per sweep.
 CLEANUP_SWEEP_SECONDS = float(os.environ.get("CLEANUP_SWEEP_SECONDS", "300"))
 CLEANUP_SWEEP_BATCH = int(os.environ.get("CLEANUP_SWEEP_BATCH", "100"))
+# Log retention (apps.audit.retention): token-log rows and audit events are kept this many days
+# (0 keeps them forever); each sweep deletes batches of LOG_PRUNE_BATCH rows for at most
+# LOG_PRUNE_BUDGET_SECONDS, enough to keep up with thousands of tokens a second.
+LOG_RETENTION_DAYS = int(os.environ.get("LOG_RETENTION_DAYS", "30"))
+LOG_PRUNE_BATCH = int(os.environ.get("LOG_PRUNE_BATCH", "5000"))
+LOG_PRUNE_BUDGET_SECONDS = float(os.environ.get("LOG_PRUNE_BUDGET_SECONDS", "10"))
 
 # --- REST framework ----------------------------------------------------------------------
 REST_FRAMEWORK = {

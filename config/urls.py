@@ -1,8 +1,13 @@
+import sys
+
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import TemplateView
+
+from apps.core.metrics import metrics_view
+from apps.core.unavailable import is_database_unavailable, unavailable_response
 
 
 def _is_protocol_path(request) -> bool:
@@ -25,6 +30,10 @@ def bad_request(request, exception):
 
 
 def server_error(request):
+    # Raised outside a view (tenant or session middleware) while the database is unreachable:
+    # a 503 to retry, not a 500 (views get the same from DatabaseUnavailableMiddleware).
+    if is_database_unavailable(sys.exc_info()[1]):
+        return unavailable_response(request)
     if _is_protocol_path(request):
         return JsonResponse(
             {"error": "server_error", "error_description": "Internal server error."}, status=500
@@ -46,6 +55,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),

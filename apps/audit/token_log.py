@@ -22,6 +22,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from apps.audit.models import TokenEvent
+from apps.core import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,14 @@ def flush() -> int:
             return 0
         try:
             TokenEvent.objects.bulk_create([TokenEvent(**event) for event in batch], batch_size=1000)
-        except (OperationalError, InterfaceError):
-            # The database is unreachable: keep the events for the next flush.
-            logger.exception("Token log: %d events not written yet; retrying at the next flush", len(batch))
+        except (OperationalError, InterfaceError) as error:
+            # The database is unreachable: keep the events for the next flush. One line, no
+            # traceback: an outage is expected to last several flushes.
+            logger.warning(
+                "Token log: %d events queued, database unreachable (%s); retrying at the next flush",
+                len(batch),
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
+            )
             _queue.extendleft(reversed(batch))
             return 0
         except DatabaseError:
@@ -87,6 +93,7 @@ def _run_flusher() -> None:
         close_old_connections()  # this thread's connection follows CONN_MAX_AGE like a request's
         try:
             flush()
+            metrics.TOKEN_LOG_QUEUE.set(len(_queue))
         except Exception:  # the flusher must outlive any single bad batch
             logger.exception("Token log: flush failed")
             connection.close()

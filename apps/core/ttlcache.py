@@ -11,6 +11,13 @@ can re-cache what was read before the commit). With a shared cache (``REDIS_URL`
 commit also bumps a generation counter there; every process compares it at most every
 ``settings.CONFIG_SYNC_SECONDS`` and empties its memo when it moved, so a change reaches
 all processes within that interval. Without a shared cache the TTL is the bound.
+
+Stale if error: when a reload fails because the database is unreachable, an expired entry
+is served for up to ``settings.CONFIG_STALE_IF_ERROR_SECONDS`` past its expiry, so the
+token endpoint keeps issuing machine-to-machine tokens through a database outage. Each
+stale answer is re-remembered for ``STALE_RETRY_SECONDS`` only, so the database is retried
+about once a second per key, and fresh data is back within that once the database is.
+A miss with no entry at all still raises (there is nothing to serve).
 """
 
 from __future__ import annotations
@@ -23,13 +30,17 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
+
+from apps.core import metrics
 
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "portcullis:config-generation"
 _MAX_ENTRIES = 50_000
-_store: dict[Hashable, tuple[float, Any]] = {}
+STALE_RETRY_SECONDS = 1.0
+# key -> (fresh until, value, servable-if-the-database-fails until), monotonic seconds.
+_store: dict[Hashable, tuple[float, Any, float]] = {}
 _lock = threading.Lock()
 _sync = {"next_at": 0.0, "generation": None}
 
@@ -47,12 +58,21 @@ def get_or_load[T](key: Hashable, loader: Callable[[], T], *, ttl: float | None 
         ttl = (
             settings.CONFIG_CACHE_SECONDS
         )  # read on a miss only: settings access is not free on the hot path
-    value = loader()
+    try:
+        value = loader()
+    except (OperationalError, InterfaceError):  # unreachable, not a bad query: those still raise
+        if hit is None or now > hit[2]:
+            raise
+        logger.warning("Database unreachable: serving the cached %r past its expiry", key)
+        metrics.CONFIG_STALE_SERVED.inc()
+        with _lock:
+            _store[key] = (now + STALE_RETRY_SECONDS, hit[1], hit[2])
+        return hit[1]
     if ttl > 0:
         with _lock:
             if len(_store) >= _MAX_ENTRIES:
                 _store.clear()
-            _store[key] = (now + ttl, value)
+            _store[key] = (now + ttl, value, now + ttl + settings.CONFIG_STALE_IF_ERROR_SECONDS)
     return value
 
 
@@ -88,6 +108,7 @@ def _bump_shared_generation() -> None:
         except ValueError:  # first change ever: the counter does not exist yet
             cache.set(GENERATION_KEY, 1, timeout=None)
     except Exception:  # a cache outage must not fail the change; the TTL still bounds staleness
+        metrics.CACHE_ERRORS.labels("publish_config_change").inc()
         logger.warning("Could not publish a configuration change to the shared cache", exc_info=True)
 
 
@@ -99,6 +120,7 @@ def _follow_shared_generation(now: float) -> None:
     try:
         generation = cache.get(GENERATION_KEY)
     except Exception:
+        metrics.CACHE_ERRORS.labels("read_config_changes").inc()
         logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
         return
     if generation != _sync["generation"]:

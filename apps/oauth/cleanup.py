@@ -26,6 +26,8 @@ What is kept, and why (each rule is one queryset below):
 - **ID tokens** ``CLEANUP_MARGIN`` after ``expires``, once no access token points at them
   (``AccessToken.id_token`` cascades: deleting a linked ID token would delete its access token).
 - **Deny-list rows** ``CLEANUP_MARGIN`` after the token's ``exp``, when no verifier accepts it.
+- **Token-log rows and audit events** past ``LOG_RETENTION_DAYS`` (``apps.audit.retention``: its
+  own batches within a time budget per sweep, as the logs grow with traffic).
 - **Counters** (``apps.core.counters`` in the database: attack protection, MFA attempts, rate
   limits) ``CLEANUP_MARGIN`` after ``expires_at``. An expired counter already reads as absent, so
   deleting it changes nothing but the table's size (rate-limit keys name their window: without the
@@ -56,6 +58,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.audit.retention import log_rows_prune
 from apps.core.models import Counter
 from apps.grants.models import DeniedToken
 from apps.oauth.models import AccessToken, Grant, IDToken, RefreshToken
@@ -209,7 +212,9 @@ def expired_rows_sweep(*, now: datetime | None = None) -> dict[str, int] | None:
     with _sweep_lock() as acquired:
         if not acquired:
             return None
-        return expired_rows_delete(batch=settings.CLEANUP_SWEEP_BATCH, now=now)
+        deleted = expired_rows_delete(batch=settings.CLEANUP_SWEEP_BATCH, now=now)
+        deleted.update(log_rows_prune(now=now, budget_seconds=settings.LOG_PRUNE_BUDGET_SECONDS))
+        return deleted
 
 
 # --- The background sweeper (one daemon thread per process) -----------------------------------------

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from apps.audit.models import TokenEvent
 from apps.audit.token_log import token_event_record
+from apps.core import metrics
 from apps.core.client_ip import client_ip
 from apps.oauth.constants import PARAM_AUDIENCE, PARAM_CLIENT_ID, PARAM_GRANT_TYPE
 from apps.oauth.grants.registry import rules_for
@@ -29,6 +30,11 @@ def token_request_logged(
         type_ = TokenEvent.Type.FAILED_EXCHANGE
     else:
         type_ = rules.success_log_type if status == 200 else rules.failure_log_type
+    metrics.token_answered(
+        tenant=request.tenant.slug,
+        grant_type=params.get(PARAM_GRANT_TYPE, "") if rules is not None else "unsupported",
+        error=_text(error, 64),
+    )
     token_event_record(
         tenant_id=request.tenant.pk,
         type=type_,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from apps.core import ttlcache
 
@@ -85,3 +85,92 @@ def test_cache_outage_does_not_break_reads_or_changes(settings, transactional_db
     assert ttlcache.get_or_load("k", load) == 1
     ttlcache.invalidate("k")
     assert ttlcache.get_or_load("k", load) == 2
+
+
+class FailingLoader:
+    """Loads ``value`` until ``fail`` is set, then raises what an unreachable database raises."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+        self.fail = False
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        if self.fail:
+            raise OperationalError("connection refused")
+        return self.value
+
+
+def test_an_expired_value_is_served_while_the_database_is_unreachable(settings, monkeypatch):
+    # given a value cached for 1 s that has expired, and a database that has gone away
+    settings.CONFIG_CACHE_SECONDS = 1
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 60
+    clock = Clock(monkeypatch)
+    load = FailingLoader(7)
+    assert ttlcache.get_or_load("k", load) == 7
+    clock.advance(5)
+    load.fail = True
+
+    # when it is read again, then the stale value is served
+    assert ttlcache.get_or_load("k", load) == 7
+    # and the database is retried about once a second, not on every read
+    assert ttlcache.get_or_load("k", load) == 7
+    assert load.calls == 2
+    clock.advance(ttlcache.STALE_RETRY_SECONDS + 0.1)
+    assert ttlcache.get_or_load("k", load) == 7
+    assert load.calls == 3
+    # and once the database is back, fresh data replaces it at the next retry
+    load.fail, load.value = False, 8
+    clock.advance(ttlcache.STALE_RETRY_SECONDS + 0.1)
+    assert ttlcache.get_or_load("k", load) == 8
+
+
+def test_a_stale_value_is_not_served_past_the_window(settings, monkeypatch):
+    # given a value that expired longer ago than the stale-if-error window
+    settings.CONFIG_CACHE_SECONDS = 1
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 10
+    clock = Clock(monkeypatch)
+    load = FailingLoader(7)
+    ttlcache.get_or_load("k", load)
+    load.fail = True
+    clock.advance(1 + 10 + 0.5)
+
+    # when the database is unreachable, then the error surfaces (the caller answers 503)
+    with pytest.raises(OperationalError):
+        ttlcache.get_or_load("k", load)
+
+
+def test_a_miss_with_nothing_cached_raises_the_database_error(settings):
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 60
+    load = FailingLoader(7)
+    load.fail = True
+    with pytest.raises(OperationalError):
+        ttlcache.get_or_load("never-loaded", load)
+
+
+def test_errors_other_than_an_unreachable_database_are_not_hidden(settings, monkeypatch):
+    # given an expired value whose reload fails for a reason that is not an outage
+    settings.CONFIG_CACHE_SECONDS = 1
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 60
+    clock = Clock(monkeypatch)
+    ttlcache.get_or_load("k", lambda: 1)
+    clock.advance(2)
+
+    def broken() -> int:
+        raise ValueError("a bug")
+
+    # then the bug is raised, not papered over with the old value
+    with pytest.raises(ValueError):
+        ttlcache.get_or_load("k", broken)
+
+
+class Clock:
+    """``time.monotonic`` as ttlcache sees it, moved forward by the test."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.now = 1_000_000.0
+        monkeypatch.setattr(ttlcache.time, "monotonic", lambda: self.now)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
