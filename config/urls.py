@@ -4,6 +4,8 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import TemplateView
 
+from apps.dashboard.portal import portal_tenant_switch
+
 
 def _is_protocol_path(request) -> bool:
     return request.path.startswith("/t/") or request.path == "/healthz"
@@ -44,6 +46,8 @@ def healthz(request):
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # The portal header's tenant switcher (before the admin's own URLs, which would catch it).
+    path("admin/tenant/switch/", portal_tenant_switch, name="portal_tenant_switch"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
