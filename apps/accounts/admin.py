@@ -166,6 +166,8 @@ class UserAdmin(TenantScopedAdmin):
         ("Sign-in", {"fields": ("password_link", "sign_in_blocks")}),
     )
     access_fieldset = ("Roles and permissions", {"fields": ("roles", "direct_permissions")})
+    # The same, for a member who may not change the user: read-only displays of these names.
+    access_view_fieldset = ("Roles and permissions", {"fields": ("role_names", "direct_permissions")})
     user_fields = (
         "username",
         "tenant",
@@ -192,7 +194,13 @@ class UserAdmin(TenantScopedAdmin):
             return self.add_fieldsets[:1]
         if obj is not None and obj.tenant_id is not None:
             main, status, mfa, _portal, sign_in = self.fieldsets
-            return (main, status, self.access_fieldset, mfa, sign_in)
+            # "roles" is also the reverse relation's name, which Django's read-only display cannot show.
+            access = (
+                self.access_fieldset
+                if self.has_change_permission(request, obj)
+                else self.access_view_fieldset
+            )
+            return (main, status, access, mfa, sign_in)
         return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
@@ -211,7 +219,7 @@ class UserAdmin(TenantScopedAdmin):
 
     # What a member who may not change the user sees instead of the form's checkboxes of these names.
     @admin.display(description="Roles")
-    def roles(self, obj: User) -> str:
+    def role_names(self, obj: User) -> str:
         return ", ".join(obj.roles.order_by("name").values_list("name", flat=True)) or "-"
 
     @admin.display(description="Direct permissions")

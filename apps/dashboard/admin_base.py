@@ -253,6 +253,10 @@ EMPTY_MESSAGES: dict[str, str] = {
     "audit.tokenevent": (
         "No token requests yet. Every token issued or refused at this tenant's token endpoint is listed here."
     ),
+    "tenants.tenant": (
+        "No tenants yet. Create one: each tenant is its own authorization server, with its own issuer, "
+        "keys, APIs, applications and users."
+    ),
     "tenants.signingkey": "No signing keys. A tenant's keys are made when the tenant is created.",
     "tenants.tenantmembership": (
         "No members yet. Add the portal admins who manage this tenant, and give one of them the owner role."

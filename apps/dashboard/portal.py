@@ -23,6 +23,8 @@ from apps.tenants.models import Tenant
 from apps.tenants.selectors import MEMBER_MANAGER_ROLES, WRITER_ROLES, memberships_for_user
 
 SESSION_KEY = "portal_tenant_id"
+# The switcher form's field (not "tenant": add forms on the same page have a "tenant" field).
+SWITCH_FIELD = "portal_tenant"
 # The switcher's value for "every tenant" (superusers only).
 ALL_TENANTS = ""
 _REQUEST_ATTR = "_portcullis_portal_tenant"
@@ -160,10 +162,10 @@ def _back_to(request: HttpRequest, next_url: str) -> str:
 @require_POST
 @staff_member_required
 def portal_tenant_switch(request: HttpRequest) -> HttpResponseRedirect:
-    """The header's switcher: POST ``tenant`` (an id, or empty for every tenant) and ``next``.
+    """The header's switcher: POST ``portal_tenant`` (an id, or empty for every tenant) and ``next``.
 
     A tenant the user is not a member of is a 404 (superusers may choose any, or all).
     """
-    tenant = _tenant_for_choice(request, request.POST.get("tenant", ALL_TENANTS))
+    tenant = _tenant_for_choice(request, request.POST.get(SWITCH_FIELD, ALL_TENANTS))
     portal_tenant_choose(request, tenant=tenant)
     return HttpResponseRedirect(_back_to(request, request.POST.get("next", "")))

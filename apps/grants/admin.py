@@ -83,8 +83,12 @@ class ClientGrantAdmin(TenantScopedAdmin):
 
     list_display = ("application", "api_identifier", "scope_list", "tenant")
     list_select_related = ("tenant", "application", "api")
-    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter),)
-    search_fields = ("application__name", "application__client_id", "api__identifier")
+    list_filter = (
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        ("api", admin.RelatedOnlyFieldListFilter),
+        ("application", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("application__name", "application__client_id", "api__identifier", "api__name")
     form = ClientGrantForm
     fields = ("application", "api", "scopes")
 
