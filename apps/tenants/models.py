@@ -52,6 +52,9 @@ class TenantMembership(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="uniq_membership")]
+        # As the portal names them (Auth0: "Tenant Members").
+        verbose_name = "member"
+        verbose_name_plural = "members"
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant}"
