@@ -194,13 +194,18 @@ class UserAdmin(TenantScopedAdmin):
             return self.add_fieldsets[:1]
         if obj is not None and obj.tenant_id is not None:
             main, status, mfa, _portal, sign_in = self.fieldsets
-            # "roles" is also the reverse relation's name, which Django's read-only display cannot show.
-            access = (
-                self.access_fieldset
-                if self.has_change_permission(request, obj)
-                else self.access_view_fieldset
+            if self.has_change_permission(request, obj):
+                return (main, status, self.access_fieldset, mfa, sign_in)
+            # For a member who may only look: no "Set password" or "Reset MFA" that would answer 403,
+            # and the roles by name ("roles" is also the reverse relation's name, which Django's
+            # read-only display cannot show).
+            return (
+                main,
+                status,
+                self.access_view_fieldset,
+                (mfa[0], {"fields": ("mfa_authenticator_list",)}),
+                (sign_in[0], {"fields": ("sign_in_blocks",)}),
             )
-            return (main, status, access, mfa, sign_in)
         return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
@@ -229,7 +234,11 @@ class UserAdmin(TenantScopedAdmin):
 
     @admin.display(description="Authenticators")
     def mfa_authenticators(self, obj: User) -> str:
-        """Type, confirmed, added: never the secret. The reset link's page checks the permission."""
+        """Type, confirmed, added: never the secret; and a link to reset them (its page checks the permission)."""
+        return self.mfa_authenticator_list(obj, reset_link=True)
+
+    @admin.display(description="Authenticators")
+    def mfa_authenticator_list(self, obj: User, *, reset_link: bool = False) -> str:
         if obj.tenant_id is None:
             return "—"
         rows = authenticator_list(tenant=obj.tenant, user=obj)
@@ -250,6 +259,8 @@ class UserAdmin(TenantScopedAdmin):
                 ),
             ),
         )
+        if not reset_link:
+            return table
         url = reverse("admin:accounts_user_reset_mfa", args=[obj.pk])
         return format_html('{}<p><a class="button" href="{}">Reset MFA</a></p>', table, url)
 

@@ -229,3 +229,14 @@ def test_the_role_is_per_tenant(member_of, alpha, bravo):
     # then they may change bravo's API, not alpha's
     assert 'name="_save"' not in in_alpha
     assert 'name="_save"' in in_bravo
+
+
+def test_a_read_only_member_is_shown_values_not_links_that_would_be_refused(read_only, alpha):
+    # when a read-only member opens an end user and a client grant
+    user_page = read_only.get(admin_url("accounts_user_change", alpha.end_user.pk)).content.decode()
+    grant_page = read_only.get(admin_url("grants_clientgrant_change", alpha.grant.pk)).content.decode()
+    # then the user's page offers no "Set password" or "Reset MFA" (both would be a 403)
+    assert admin_url("accounts_user_password", alpha.end_user.pk) not in user_page
+    assert admin_url("accounts_user_reset_mfa", alpha.end_user.pk) not in user_page
+    # and the grant's scopes read as scopes, not as the stored list
+    assert " ".join(alpha.grant.scopes) in grant_page
