@@ -288,7 +288,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return getattr(obj, f"{self.tenant_lookup}_id")
 
     def is_member_for(self, request: HttpRequest, obj: Model | None) -> bool:
-        """Whether the user manages the tenant ``obj`` belongs to (True when there is no object)."""
+        """Whether ``obj`` belongs to the tenant the user works in (True when there is no object).
+
+        Named for membership, which the working tenant implies: it is always one of the user's.
+        """
         if obj is None:
             return True
         tenant_ids = member_tenant_ids(request)
