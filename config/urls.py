@@ -8,6 +8,7 @@ from django.views.generic import TemplateView
 
 from apps.core.metrics import metrics_view
 from apps.core.unavailable import is_database_unavailable, unavailable_response
+from apps.dashboard.portal import portal_tenant_switch
 
 
 def _is_protocol_path(request) -> bool:
@@ -53,6 +54,8 @@ def healthz(request):
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # The portal header's tenant switcher (before the admin's own URLs, which would catch it).
+    path("admin/tenant/switch/", portal_tenant_switch, name="portal_tenant_switch"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),

@@ -9,15 +9,15 @@ from django.utils import timezone
 
 from apps.accounts.models import LoginBlock, Role, User
 from apps.accounts.rbac.services import role_create
-from apps.accounts.services import user_create
+from apps.accounts.services import portal_admin_create, user_create
 from apps.apis.models import Api
 from apps.apis.services import api_create
 from apps.applications.models import Application
 from apps.applications.services import AppType, application_create
 from apps.grants.models import ClientGrant, UserGrant
 from apps.grants.services import client_grant_create, user_grant_record
-from apps.tenants.models import Tenant
-from apps.tenants.services import tenant_create
+from apps.tenants.models import Tenant, TenantMembership
+from apps.tenants.services import membership_add, tenant_create
 from apps.token_rules.models import TokenRule
 from apps.token_rules.services import token_rule_create
 
@@ -199,3 +199,88 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
             model_class.objects.filter(pk=event.pk).update(created_at=created_at)
             event.created_at = created_at
         return event
+
+
+class PortalAdminFactory(factory.django.DjangoModelFactory):
+    """A portal admin (staff, no tenant) through ``portal_admin_create``; a member (admin role) of ``tenants``."""
+
+    class Meta:
+        model = User
+
+    username = factory.Sequence(lambda n: f"portal-admin-{n}")
+    password = "portal admin's long passphrase"
+    tenants = ()
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> User:
+        user = portal_admin_create(**kwargs)
+        user.plaintext_password = kwargs["password"]
+        return user
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A portal admin's membership of a tenant with a role, as provisioning makes it (``membership_add``)."""
+
+    class Meta:
+        model = TenantMembership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(PortalAdminFactory)
+    role = TenantMembership.Role.ADMIN
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs) -> TenantMembership:
+        return membership_add(**kwargs)
+
+
+# Token rows are written by the OAuth flows (apps.oauth.token_rows); these stand in for a flow.
+class AccessTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oauth.AccessToken"
+
+    application = factory.SubFactory(ApplicationFactory, app_type=AppType.REGULAR_WEB)
+    tenant = factory.SelfAttribute("application.tenant")
+    user = factory.SubFactory(UserFactory, tenant=factory.SelfAttribute("..application.tenant"))
+    token = ""
+    token_checksum = factory.Sequence(lambda n: f"{n:064x}")
+    jti = factory.Sequence(lambda n: f"access-token-{n}")
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))
+
+
+class RefreshTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oauth.RefreshToken"
+
+    application = factory.SubFactory(ApplicationFactory, app_type=AppType.REGULAR_WEB)
+    tenant = factory.SelfAttribute("application.tenant")
+    user = factory.SubFactory(UserFactory, tenant=factory.SelfAttribute("..application.tenant"))
+    token = ""
+    token_checksum = factory.Sequence(lambda n: f"{n:064x}")
+    scope = "openid offline_access"
+
+
+class AuthorizationCodeFactory(factory.django.DjangoModelFactory):
+    """An authorization code (DOT's ``Grant``); the code is stored hashed."""
+
+    class Meta:
+        model = "oauth.Grant"
+
+    application = factory.SubFactory(ApplicationFactory, app_type=AppType.REGULAR_WEB)
+    tenant = factory.SelfAttribute("application.tenant")
+    user = factory.SubFactory(UserFactory, tenant=factory.SelfAttribute("..application.tenant"))
+    code = factory.Sequence(lambda n: f"code-{n}")
+    redirect_uri = "https://app.example.com/callback"
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=1))
+
+
+class IDTokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "oauth.IDToken"
+
+    application = factory.SubFactory(ApplicationFactory, app_type=AppType.REGULAR_WEB)
+    tenant = factory.SelfAttribute("application.tenant")
+    user = factory.SubFactory(UserFactory, tenant=factory.SelfAttribute("..application.tenant"))
+    scope = "openid"
+    expires = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=1))

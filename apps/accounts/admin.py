@@ -44,6 +44,7 @@ from apps.dashboard.admin_base import (
     ServiceModelForm,
     TenantScopedAdmin,
     confirm_response,
+    may_write,
     member_tenant_ids,
     scope_to_tenants,
 )
@@ -165,6 +166,8 @@ class UserAdmin(TenantScopedAdmin):
         ("Sign-in", {"fields": ("password_link", "sign_in_blocks")}),
     )
     access_fieldset = ("Roles and permissions", {"fields": ("roles", "direct_permissions")})
+    # The same, for a member who may not change the user: read-only displays of these names.
+    access_view_fieldset = ("Roles and permissions", {"fields": ("role_names", "direct_permissions")})
     user_fields = (
         "username",
         "tenant",
@@ -191,7 +194,18 @@ class UserAdmin(TenantScopedAdmin):
             return self.add_fieldsets[:1]
         if obj is not None and obj.tenant_id is not None:
             main, status, mfa, _portal, sign_in = self.fieldsets
-            return (main, status, self.access_fieldset, mfa, sign_in)
+            if self.has_change_permission(request, obj):
+                return (main, status, self.access_fieldset, mfa, sign_in)
+            # For a member who may only look: no "Set password" or "Reset MFA" that would answer 403,
+            # and the roles by name ("roles" is also the reverse relation's name, which Django's
+            # read-only display cannot show).
+            return (
+                main,
+                status,
+                self.access_view_fieldset,
+                (mfa[0], {"fields": ("mfa_authenticator_list",)}),
+                (sign_in[0], {"fields": ("sign_in_blocks",)}),
+            )
         return super().get_fieldsets(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
@@ -203,11 +217,28 @@ class UserAdmin(TenantScopedAdmin):
 
     @admin.display(description="Manages tenants")
     def managed_tenants(self, obj: User) -> str:
-        return ", ".join(membership.tenant.slug for membership in obj.memberships.select_related("tenant"))
+        return ", ".join(
+            f"{membership.tenant.slug} ({membership.get_role_display().lower()})"
+            for membership in obj.memberships.select_related("tenant").order_by("tenant__slug")
+        )
+
+    # What a member who may not change the user sees instead of the form's checkboxes of these names.
+    @admin.display(description="Roles")
+    def role_names(self, obj: User) -> str:
+        return ", ".join(obj.roles.order_by("name").values_list("name", flat=True)) or "-"
+
+    @admin.display(description="Direct permissions")
+    def direct_permissions(self, obj: User) -> str:
+        scopes = obj.api_permissions.select_related("scope__api").order_by("scope__api__name", "scope__value")
+        return ", ".join(f"{row.scope.api.name}: {row.scope.value}" for row in scopes) or "-"
 
     @admin.display(description="Authenticators")
     def mfa_authenticators(self, obj: User) -> str:
-        """Type, confirmed, added: never the secret. The reset link's page checks the permission."""
+        """Type, confirmed, added: never the secret; and a link to reset them (its page checks the permission)."""
+        return self.mfa_authenticator_list(obj, reset_link=True)
+
+    @admin.display(description="Authenticators")
+    def mfa_authenticator_list(self, obj: User, *, reset_link: bool = False) -> str:
         if obj.tenant_id is None:
             return "—"
         rows = authenticator_list(tenant=obj.tenant, user=obj)
@@ -228,18 +259,21 @@ class UserAdmin(TenantScopedAdmin):
                 ),
             ),
         )
+        if not reset_link:
+            return table
         url = reverse("admin:accounts_user_reset_mfa", args=[obj.pk])
         return format_html('{}<p><a class="button" href="{}">Reset MFA</a></p>', table, url)
 
-    def has_mfa_reset_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("accounts.delete_mfaauthenticator")
+    def has_mfa_reset_permission(self, request: HttpRequest, obj: User) -> bool:
+        """Removing authenticators: their model's delete permission, and a role that may change ``obj``'s tenant."""
+        return request.user.has_perm("accounts.delete_mfaauthenticator") and may_write(request, obj.tenant_id)
 
     def reset_mfa_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """GET asks for confirmation; POST removes the user's authenticators and recovery codes (``mfa_reset``)."""
         user = self.get_object(request, unquote(object_id))  # scoped: another tenant's user is None
         if user is None or user.tenant_id is None:
             raise Http404("No such end user.")
-        if not self.has_mfa_reset_permission(request):
+        if not self.has_mfa_reset_permission(request, user):
             raise PermissionDenied
         change_url = reverse("admin:accounts_user_change", args=[user.pk])
         if request.method != "POST":
@@ -286,7 +320,7 @@ class UserAdmin(TenantScopedAdmin):
     def has_password_permission(self, request: HttpRequest, obj: User) -> bool:
         """Setting a password changes the user: the model's change permission, in a tenant the user manages."""
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}") and (
-            self.is_member_for(request, obj)
+            self.is_member_for(request, obj) and self.may_write_for(request, obj)
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -405,8 +439,11 @@ class LoginBlockAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         return lookup == "user__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def has_unblock_permission(self, request: HttpRequest) -> bool:
-        """Lifting a block removes it: the model's delete permission (tenant admins have it)."""
-        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+        """Lifting a block removes it: the model's delete permission (tenant admins have it), and a
+        role that may change the working tenant (not read-only)."""
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}") and may_write(
+            request
+        )
 
     @admin.action(description="Unblock selected sign-in blocks", permissions=["unblock"])
     def unblock(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -476,6 +513,13 @@ class RoleAdmin(TenantScopedAdmin):
     @admin.display(description="Permissions")
     def permission_list(self, obj: Role) -> str:
         return ", ".join(row.scope.value for row in obj.role_permissions.all()) or "-"
+
+    @admin.display(description="Permissions")
+    def permission_scopes(self, obj: Role) -> str:
+        """What a member who may not change the role sees instead of the form's checkboxes."""
+        return (
+            ", ".join(f"{row.scope.api.name}: {row.scope.value}" for row in obj.role_permissions.all()) or "-"
+        )
 
     @admin.display(description="Users", ordering="user_total")
     def user_count(self, obj: Role) -> int:

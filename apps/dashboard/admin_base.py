@@ -1,14 +1,25 @@
-"""The base every Portcullis admin builds on: rows scoped to the user's tenants, writes through services.
+"""The base every Portcullis admin builds on: rows scoped to the working tenant, writes through services.
 
-A portal admin manages only the tenants they are a member of
-(``apps.tenants.selectors.tenants_for_user``); superusers manage every tenant. Scoping is
-applied in four places, so that hiding a row is never the only defence:
+A portal admin works in one tenant at a time: the one the header's switcher chose
+(``apps.dashboard.portal.portal_tenant``), always one they are a member of. Superusers may
+work in any tenant, or in all of them at once. Scoping is applied in four places, so that
+hiding a row is never the only defence:
 
-- ``get_queryset``: changelists, change/history/delete views and actions see only those tenants' rows;
-- ``get_object``: any other tenant's object URL is a 404 (not the admin's "does not exist" redirect);
-- ``has_*_permission(obj)``: a second, object-level check by membership (403);
-- ``formfield_for_foreignkey/manytomany``: tenant, API and application pickers offer only those
-  tenants' rows, so a foreign choice fails form validation ("Select a valid choice").
+- ``get_queryset``: changelists, change/history/delete views and actions see only that tenant's rows;
+- ``get_object``: any other tenant's object URL is a 404 (not the admin's "does not exist" redirect),
+  also for a tenant the user is a member of but is not working in (they switch first);
+- ``has_*_permission(obj)``: a second, object-level check by tenant (403);
+- ``formfield_for_foreignkey/manytomany``: tenant, API and application pickers offer only that
+  tenant's rows, so a foreign choice fails form validation ("Select a valid choice"); the tenant
+  picker of an add form comes preselected.
+
+Roles (``TenantMembership.Role``): the model permissions (the "Tenant admins" group) say what a
+portal admin may do to a kind of row at most; the member's role in the row's tenant narrows it.
+Owners and admins may do all of it, read-only members only view: every add, change and delete,
+and every custom view that asks ``has_change_permission`` (rotate a secret, reveal one...), is
+refused them. Superusers may do everything.
+
+Empty lists: a changelist with no rows at all says what to do first (``empty_message``).
 
 Writes: an admin implements ``service_create`` / ``service_update`` / ``service_delete`` with
 one service call each, passing ``actor=request.user`` for the audit trail. A
@@ -18,11 +29,13 @@ form is rendered again with the error on it, never a 500.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -31,25 +44,36 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
+from apps.dashboard.portal import portal_access, portal_tenant
 from apps.tenants.models import Tenant
-from apps.tenants.selectors import tenants_for_user
 
-_TENANT_IDS_ATTR = "_portcullis_tenant_ids"
 _SERVICE_ERROR_ATTR = "_portcullis_service_error"
 
 
 def member_tenant_ids(request: HttpRequest) -> frozenset[int] | None:
-    """Ids of the tenants the signed-in user manages; ``None`` for a superuser (every tenant).
+    """Ids of the tenants this request works in: the working tenant's; ``None``: every tenant.
 
-    Memoised on the request: one admin page asks for every queryset, picker and permission.
+    ``None`` only for a superuser who chose "All tenants"; a member without any tenant gets the
+    empty set and sees nothing. Costs no query after the first of the request (``portal_access``).
     """
-    if request.user.is_superuser:
-        return None
-    tenant_ids = getattr(request, _TENANT_IDS_ATTR, None)
-    if tenant_ids is None:
-        tenant_ids = frozenset(tenants_for_user(user=request.user).values_list("pk", flat=True))
-        setattr(request, _TENANT_IDS_ATTR, tenant_ids)
-    return tenant_ids
+    tenant = portal_tenant(request)
+    if tenant is not None:
+        return frozenset({tenant.pk})
+    return None if portal_access(request).is_superuser else frozenset()
+
+
+def may_write(request: HttpRequest, tenant_id: int | None = None) -> bool:
+    """Whether the user's role lets them change rows of ``tenant_id`` (None: the working tenant).
+
+    Superusers may always; members if they are an owner or admin of it, never read-only.
+    """
+    access = portal_access(request)
+    if access.is_superuser:
+        return True
+    if tenant_id is None:
+        tenant = portal_tenant(request)
+        tenant_id = tenant.pk if tenant is not None else None
+    return access.may_write(tenant_id)
 
 
 def scope_to_tenants(queryset: QuerySet, tenant_ids: frozenset[int] | None) -> QuerySet:
@@ -170,8 +194,79 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ViewOnlyInlineMixin:
+    """An inline shown to a member who may not change its parent (read-only role): rows, no inputs."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@functools.cache
+def view_only_inline(inline: type[InlineModelAdmin]) -> type[InlineModelAdmin]:
+    """The view-only version of an inline class (made once per class)."""
+    return type(f"ViewOnly{inline.__name__}", (ViewOnlyInlineMixin, inline), {})
+
+
+# What a tenant's empty list says to do first, by model (``app_label.model_name``). Admins may set
+# ``empty_message`` themselves; this table covers the others, so every list of a new tenant has one.
+EMPTY_MESSAGES: dict[str, str] = {
+    "apis.api": (
+        "No APIs yet. Create one for each backend that accepts this tenant's access tokens: its "
+        "identifier is the audience applications ask tokens for, and its permissions are the "
+        "scopes they may get."
+    ),
+    "applications.application": (
+        "No applications yet. Register one for each program that signs users in or calls your APIs "
+        "(a machine-to-machine application for a backend service); its client secret is shown once."
+    ),
+    "grants.clientgrant": (
+        "No application is authorized for an API yet. Authorize a machine-to-machine application "
+        "for an API and choose its scopes: it can then get tokens with the client credentials grant."
+    ),
+    "grants.usergrant": (
+        "No user has consented to an application yet. Consents appear here when users authorize "
+        "applications; deleting one revokes it."
+    ),
+    "grants.deniedtoken": (
+        "The deny list is empty. Add an access token's jti to refuse that token before it expires."
+    ),
+    "token_rules.tokenrule": (
+        "No token rules yet. A rule adds claims or scopes to the tokens of the applications and APIs "
+        "it matches, or denies them."
+    ),
+    "accounts.user": ("No users yet. Create the first user who signs in to this tenant's applications."),
+    "accounts.role": (
+        "No roles yet. A role is a set of API permissions given to users together: create your API "
+        "and its permissions first, then a role."
+    ),
+    "accounts.loginblock": (
+        "No sign-ins are blocked. Brute-force protection lists here the usernames and IP addresses it "
+        "blocks after repeated failures."
+    ),
+    "audit.auditevent": "No events yet. Every change made in this portal, and every sign-in, is recorded here.",
+    "audit.tokenevent": (
+        "No token requests yet. Every token issued or refused at this tenant's token endpoint is listed here."
+    ),
+    "tenants.tenant": (
+        "No tenants yet. Create one: each tenant is its own authorization server, with its own issuer, "
+        "keys, APIs, applications and users."
+    ),
+    "tenants.signingkey": "No signing keys. A tenant's keys are made when the tenant is created.",
+    "tenants.tenantmembership": (
+        "No members yet. Add the portal admins who manage this tenant, and give one of them the owner role."
+    ),
+}
+EMPTY_MESSAGE_DEFAULT = "Nothing here yet."
+
+
 class TenantScopedAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose rows, pickers and permissions are limited to the user's tenants.
+    """A ModelAdmin whose rows, pickers and permissions are limited to the working tenant.
 
     ``tenant_lookup`` is the path from the model to its tenant (``"pk"`` for Tenant itself).
     Subclasses that allow writes implement the ``service_*`` hooks.
@@ -182,6 +277,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
     # Form and fieldsets of the add view, when they differ from the change view's (like UserAdmin).
     add_form: ClassVar[type[forms.ModelForm] | None] = None
     add_fieldsets: ClassVar[Any] = None
+    # What the list says when the tenant has no rows yet (None: EMPTY_MESSAGES, then the default).
+    empty_message: ClassVar[str | None] = None
+    # The column and filter that name each row's tenant, shown only across tenants (superusers).
+    tenant_column: ClassVar[str] = "tenant"
 
     # --- tenant scoping ----------------------------------------------------------------------
 
@@ -189,7 +288,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return getattr(obj, f"{self.tenant_lookup}_id")
 
     def is_member_for(self, request: HttpRequest, obj: Model | None) -> bool:
-        """Whether the user manages the tenant ``obj`` belongs to (True when there is no object)."""
+        """Whether ``obj`` belongs to the tenant the user works in (True when there is no object).
+
+        Named for membership, which the working tenant implies: it is always one of the user's.
+        """
         if obj is None:
             return True
         tenant_ids = member_tenant_ids(request)
@@ -217,6 +319,12 @@ class TenantScopedAdmin(admin.ModelAdmin):
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = scope_to_tenants(formfield.queryset, member_tenant_ids(request))
+            tenant = portal_tenant(request)
+            if tenant is not None and issubclass(formfield.queryset.model, Tenant):
+                # The working tenant is the only choice: preselected, without an empty choice to miss.
+                formfield.initial = tenant.pk
+                if formfield.required:
+                    formfield.empty_label = None
         return formfield
 
     def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
@@ -225,16 +333,71 @@ class TenantScopedAdmin(admin.ModelAdmin):
             formfield.queryset = scope_to_tenants(formfield.queryset, member_tenant_ids(request))
         return formfield
 
-    # --- permissions: the model permission, and membership of the object's tenant ---------------
+    # --- permissions: the model permission, the object's tenant, and the role there --------------
+
+    def may_write_for(self, request: HttpRequest, obj: Model | None) -> bool:
+        """Whether the user's role lets them write ``obj`` (None: rows of the working tenant)."""
+        return may_write(request, None if obj is None else self.tenant_id_of(obj))
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return super().has_view_permission(request, obj) and self.is_member_for(request, obj)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and may_write(request)
+
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return super().has_change_permission(request, obj) and self.is_member_for(request, obj)
+        return (
+            super().has_change_permission(request, obj)
+            and self.is_member_for(request, obj)
+            and self.may_write_for(request, obj)
+        )
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and self.is_member_for(request, obj)
+        return (
+            super().has_delete_permission(request, obj)
+            and self.is_member_for(request, obj)
+            and self.may_write_for(request, obj)
+        )
+
+    def get_inlines(self, request: HttpRequest, obj: Model | None) -> Any:
+        inlines = super().get_inlines(request, obj)
+        if self.may_write_for(request, obj):
+            return inlines
+        return [view_only_inline(inline) for inline in inlines]
+
+    # --- lists: no tenant column inside one tenant; what an empty list says --------------------------
+
+    def _across_tenants(self, request: HttpRequest) -> bool:
+        return member_tenant_ids(request) is None
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        columns = super().get_list_display(request)
+        if self._across_tenants(request):
+            return columns
+        return [column for column in columns if column != self.tenant_column] or columns
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = super().get_list_filter(request)
+        if self._across_tenants(request):
+            return filters
+        return [
+            item
+            for item in filters
+            if (item[0] if isinstance(item, (tuple, list)) else item) != self.tenant_column
+        ]
+
+    def get_empty_message(self, request: HttpRequest) -> str:
+        if self.empty_message is not None:
+            return self.empty_message
+        return EMPTY_MESSAGES.get(self.opts.label_lower, EMPTY_MESSAGE_DEFAULT)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Mapping[str, Any] | None = None) -> Any:
+        """The list; with no rows at all (no search or filter on), the template says what to do first."""
+        context = {"portal_empty_message": self.get_empty_message(request), **(extra_context or {})}
+        if self.has_add_permission(request):
+            info = self.opts.app_label, self.opts.model_name
+            context.setdefault("portal_empty_add_url", reverse(f"admin:{info[0]}_{info[1]}_add"))
+        return super().changelist_view(request, context)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, set[str], Any]:
         """What a deletion takes with it, refusing it when the user may not delete a selected object.

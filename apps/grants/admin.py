@@ -83,8 +83,12 @@ class ClientGrantAdmin(TenantScopedAdmin):
 
     list_display = ("application", "api_identifier", "scope_list", "tenant")
     list_select_related = ("tenant", "application", "api")
-    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter),)
-    search_fields = ("application__name", "application__client_id", "api__identifier")
+    list_filter = (
+        ("tenant", admin.RelatedOnlyFieldListFilter),
+        ("api", admin.RelatedOnlyFieldListFilter),
+        ("application", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("application__name", "application__client_id", "api__identifier", "api__name")
     form = ClientGrantForm
     fields = ("application", "api", "scopes")
 
@@ -98,6 +102,12 @@ class ClientGrantAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: ClientGrant | None = None) -> tuple[str, ...]:
         return () if obj is None else ("application", "api")
+
+    def get_fields(self, request: HttpRequest, obj: ClientGrant | None = None) -> Any:
+        # A member who may only look sees the scopes as words, not the stored JSON list.
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ("application", "api", "scope_list")
+        return super().get_fields(request, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -168,7 +178,7 @@ class UserGrantAdmin(TenantScopedAdmin):
         "application",
         "api",
         "audience",
-        "scopes",
+        "scope_list",
         "created_at",
         "updated_at",
     )

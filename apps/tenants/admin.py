@@ -1,4 +1,5 @@
-"""Admin for tenants (members edit display settings; superusers create) and their signing keys (view, rotate, revoke)."""
+"""Admin for tenants (members edit settings; superusers create), their members (owners manage them)
+and their signing keys (view, rotate, revoke)."""
 
 from __future__ import annotations
 
@@ -22,19 +23,28 @@ from apps.dashboard.admin_base import (
     ReadOnlyAdminMixin,
     ServiceModelForm,
     TenantScopedAdmin,
+    may_write,
     secret_response,
 )
 from apps.dashboard.forms import IpListField
+from apps.dashboard.portal import portal_access, portal_tenant
 from apps.management.services import management_api_provision
 from apps.oauth.issuer import issuer_for_tenant
-from apps.tenants.models import SigningKey, Tenant
-from apps.tenants.selectors import tenant_attack_protection, tenant_dynamic_registration_enabled
+from apps.tenants.models import SigningKey, Tenant, TenantMembership
+from apps.tenants.selectors import (
+    portal_admin_get_by_username,
+    tenant_attack_protection,
+    tenant_dynamic_registration_enabled,
+)
 from apps.tenants.services import (
     ATTACK_PROTECTION_MAX_SECONDS,
     BRUTE_FORCE_MAX_ATTEMPTS_LIMIT,
     SUSPICIOUS_IP_MAX_ATTEMPTS_LIMIT,
     TENANT_MUTABLE_FIELDS,
     attack_protection_allowlist_clean,
+    membership_create,
+    membership_delete,
+    membership_update,
     signing_key_revoke,
     signing_key_rotate,
     tenant_brute_force_protection_set,
@@ -339,8 +349,11 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
         return format_html("<pre>{}</pre>", json.dumps(obj.public_jwk, indent=2, sort_keys=True))
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
-        """Rotating and revoking change keys' states: the model's change permission (tenant admins have it)."""
-        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+        """Rotating and revoking change keys' states: the model's change permission (tenant admins have it),
+        and a role that may change the working tenant (not read-only)."""
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}") and may_write(
+            request
+        )
 
     @admin.action(description="Rotate signing keys", permissions=["manage"])
     def rotate_signing_keys(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -427,3 +440,106 @@ class SigningKeyAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
             "button": button,
         }
         return TemplateResponse(request, "admin/tenants/signingkey/action_confirmation.html", context)
+
+
+MSG_MEMBER_UNKNOWN = "No portal admin has this username. A superuser creates portal admins under Users."
+
+
+class MembershipAddForm(ServiceModelForm):
+    """A new member: an existing portal admin, by username, and their role."""
+
+    username = forms.CharField(
+        max_length=150,
+        help_text="The username of an existing portal admin (a superuser creates portal admins under Users).",
+    )
+
+    class Meta:
+        model = TenantMembership
+        fields = ("tenant", "role")
+
+    def clean_username(self) -> Any:
+        user = portal_admin_get_by_username(username=self.cleaned_data["username"])
+        if user is None:
+            raise forms.ValidationError(MSG_MEMBER_UNKNOWN, code="unknown_portal_admin")
+        return user
+
+
+class MembershipChangeForm(ServiceModelForm):
+    class Meta:
+        model = TenantMembership
+        fields = ("role",)
+
+
+@admin.register(TenantMembership)
+class TenantMembershipAdmin(TenantScopedAdmin):
+    """The portal admins who work in a tenant, and their roles (Auth0's "Tenant Members").
+
+    Every member sees the list; owners add and remove members and change roles (superusers
+    too), through ``membership_create`` / ``membership_update`` / ``membership_delete``. A tenant
+    always keeps an owner: the services refuse to remove or demote the last one. The role, not
+    a model permission, decides: members need no permission on this model.
+    """
+
+    list_display = ("username", "email", "role", "tenant", "created_at")
+    list_select_related = ("tenant", "user")
+    list_filter = (("tenant", admin.RelatedOnlyFieldListFilter), "role")
+    search_fields = ("user__username", "user__email")
+    ordering = ("tenant__slug", "user__username")
+    form = MembershipChangeForm
+    add_form = MembershipAddForm
+    fields = ("tenant", "username", "email", "role", "created_at")
+    add_fieldsets = ((None, {"fields": ("tenant", "username", "role")}),)
+
+    @admin.display(description="Username", ordering="user__username")
+    def username(self, obj: TenantMembership) -> str:
+        return obj.user.get_username()
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj: TenantMembership) -> str:
+        return obj.user.email
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: TenantMembership | None = None
+    ) -> tuple[str, ...]:
+        return () if obj is None else ("tenant", "username", "email", "created_at")
+
+    # --- the role decides (no model permission needed) ---------------------------------------------
+
+    def _working_tenant_id(self, request: HttpRequest) -> int | None:
+        tenant = portal_tenant(request)
+        return tenant.pk if tenant is not None else None
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        access = portal_access(request)
+        return access.is_superuser or bool(access.tenants)
+
+    def has_view_permission(self, request: HttpRequest, obj: TenantMembership | None = None) -> bool:
+        access = portal_access(request)
+        if not (access.is_superuser or access.may_view(self._working_tenant_id(request))):
+            return False
+        return self.is_member_for(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return portal_access(request).may_manage_members(self._working_tenant_id(request))
+
+    def has_change_permission(self, request: HttpRequest, obj: TenantMembership | None = None) -> bool:
+        tenant_id = self._working_tenant_id(request) if obj is None else obj.tenant_id
+        return self.is_member_for(request, obj) and portal_access(request).may_manage_members(tenant_id)
+
+    def has_delete_permission(self, request: HttpRequest, obj: TenantMembership | None = None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    # --- writes -------------------------------------------------------------------------------------
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> TenantMembership:
+        data = form.cleaned_data
+        return membership_create(
+            tenant=data["tenant"], user=data["username"], role=data["role"], actor=request.user
+        )
+
+    def service_update(self, request: HttpRequest, obj: TenantMembership, form: forms.ModelForm) -> None:
+        if "role" in form.changed_data:
+            membership_update(membership=obj, role=form.cleaned_data["role"], actor=request.user)
+
+    def service_delete(self, request: HttpRequest, obj: TenantMembership) -> None:
+        membership_delete(membership=obj, actor=request.user)

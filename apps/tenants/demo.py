@@ -36,8 +36,8 @@ from apps.grants.services import client_grant_create
 from apps.management.services import management_api_provision, management_api_sync
 from apps.oauth.claims import user_subject
 from apps.oauth.issuer import issuer_for_tenant
-from apps.tenants.models import Tenant
-from apps.tenants.services import membership_add, tenant_create
+from apps.tenants.models import Tenant, TenantMembership
+from apps.tenants.services import membership_add, membership_update, tenant_create
 from apps.timesheets.models import Timesheet
 from apps.timesheets.services import timesheet_create
 
@@ -249,7 +249,14 @@ def demo_bootstrap(*, known: dict[str, Any]) -> dict[str, Any]:
         known=known.get("admin") or {},
         create=lambda **kw: portal_admin_create(tenants=[tenant], **kw),
     )
-    membership_add(tenant=tenant, user=User.objects.get(tenant=None, username__iexact="demo-admin"))
+    # The demo's portal admin owns the demo tenant: they may also manage its members.
+    membership = membership_add(
+        tenant=tenant,
+        user=User.objects.get(tenant=None, username__iexact="demo-admin"),
+        role=TenantMembership.Role.OWNER,
+    )
+    if membership.role != TenantMembership.Role.OWNER:  # a demo database from before roles
+        membership_update(membership=membership, role=TenantMembership.Role.OWNER)
     # A demo database from an earlier version lacks the permissions of models added since (the
     # deny list, token rules, key actions): re-sync the tenant admins' group on every bootstrap.
     tenant_admin_group()

@@ -32,11 +32,18 @@ class Tenant(models.Model):
 
 
 class TenantMembership(TenantOwned):
-    """A portal admin's right to manage one tenant (in the admin and, later, the dashboard)."""
+    """A portal admin's right to work in one tenant of the portal (``/admin/``), with a role.
+
+    The role decides what the member may do there (``apps.dashboard.admin_base``): owners
+    change everything and manage the tenant's members; admins change everything but the
+    members; read-only members see everything and change nothing. Superusers need no
+    membership: they may do everything in every tenant.
+    """
 
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         ADMIN = "admin", "Admin"
+        READ_ONLY = "read_only", "Read-only"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -45,6 +52,9 @@ class TenantMembership(TenantOwned):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="uniq_membership")]
+        # As the portal names them (Auth0: "Tenant Members").
+        verbose_name = "member"
+        verbose_name_plural = "members"
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant}"

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from apps.core import ttlcache
 from apps.tenants import keys
-from apps.tenants.models import SigningKey, Tenant
+from apps.tenants.models import SigningKey, Tenant, TenantMembership
 
 PUBLISHED_STATES = (SigningKey.State.NEXT, SigningKey.State.CURRENT, SigningKey.State.PREVIOUS)
 
@@ -35,6 +35,38 @@ def tenants_for_user(*, user) -> QuerySet[Tenant]:
     if user.is_superuser:
         return Tenant.objects.all()
     return Tenant.objects.filter(memberships__user=user)
+
+
+# --- Portal memberships: who may work in which tenant, and what their role lets them do -----------
+# Roles whose members change a tenant's configuration (read-only members only look).
+WRITER_ROLES = frozenset({TenantMembership.Role.OWNER, TenantMembership.Role.ADMIN})
+# Roles whose members also manage the tenant's members (add, remove, change roles).
+MEMBER_MANAGER_ROLES = frozenset({TenantMembership.Role.OWNER})
+
+
+def memberships_for_user(*, user) -> list[TenantMembership]:
+    """The user's memberships with their tenants, by tenant slug: one query.
+
+    What the portal reads once per request (``apps.dashboard.portal.portal_access``): which
+    tenants the user may work in, and their role in each.
+    """
+    if not getattr(user, "pk", None):
+        return []
+    return list(TenantMembership.objects.filter(user=user).select_related("tenant").order_by("tenant__slug"))
+
+
+def portal_admin_get_by_username(*, username: str):
+    """The active portal admin (a staff user of no tenant) with this username, or None.
+
+    End users of tenants have a tenant and are never portal members.
+    """
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(tenant=None, is_staff=True, is_active=True, username__iexact=username.strip())
+        .first()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -376,8 +376,133 @@ def encrypted_values_reencrypt(*, actor=None) -> list[ReencryptionCount]:
 
 
 def membership_add(*, tenant: Tenant, user, role: str = TenantMembership.Role.ADMIN) -> TenantMembership:
+    """Make ``user`` a member of ``tenant`` unless they are one (set-up: commands, the demo, tests).
+
+    No audit event and no checks: for accounts being provisioned. What an owner does in the
+    portal goes through ``membership_create`` / ``membership_update`` / ``membership_delete``.
+    """
     membership, _ = TenantMembership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
     return membership
+
+
+# --- Members managed in the portal (owners and superusers; the admin checks who may) -----------
+MSG_MEMBERSHIP_NOT_PORTAL_ADMIN = (
+    "Only portal admins (staff accounts of no tenant) can be members of a tenant."
+)
+MSG_MEMBERSHIP_EXISTS = "{username} is already a member of this tenant."
+MSG_MEMBERSHIP_ROLE_UNKNOWN = "Unknown role {role!r}: use one of {choices}."
+MSG_MEMBERSHIP_LAST_OWNER = (
+    "{username} is the tenant's last owner. Make another member an owner first: a tenant needs an "
+    "owner to manage its members."
+)
+
+
+class MembershipErrorCode:
+    """``ValidationError.code`` of the membership services' refusals (tests assert these)."""
+
+    NOT_PORTAL_ADMIN = "not_portal_admin"
+    ALREADY_MEMBER = "already_member"
+    INVALID_ROLE = "invalid_role"
+    LAST_OWNER = "last_owner"
+
+
+def _check_role(role: str) -> None:
+    if role not in TenantMembership.Role.values:
+        raise ValidationError(
+            MSG_MEMBERSHIP_ROLE_UNKNOWN.format(role=role, choices=", ".join(TenantMembership.Role.values)),
+            code=MembershipErrorCode.INVALID_ROLE,
+        )
+
+
+def _lock_memberships(tenant: Tenant) -> None:
+    """Serialise membership changes per tenant for the rest of the transaction.
+
+    Two owners demoting each other at once must not both succeed and leave no owner: each
+    change waits for the other's and then counts the owners it left.
+    """
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk").first()
+
+
+def _refuse_losing_the_last_owner(membership: TenantMembership) -> None:
+    """Refuse a change that takes the owner role from the tenant's only owner."""
+    if membership.role != TenantMembership.Role.OWNER:
+        return
+    others = (
+        TenantMembership.objects.for_tenant(membership.tenant_id)
+        .filter(role=TenantMembership.Role.OWNER)
+        .exclude(pk=membership.pk)
+    )
+    if not others.exists():
+        raise ValidationError(
+            MSG_MEMBERSHIP_LAST_OWNER.format(username=membership.user.get_username()),
+            code=MembershipErrorCode.LAST_OWNER,
+        )
+
+
+def _audit_membership(membership: TenantMembership, *, actor, action: str, **data: Any) -> None:
+    # A membership is part of the tenant's configuration: recorded as tenant.updated, naming the member.
+    username = membership.user.get_username()
+    audit_record(
+        tenant=membership.tenant,
+        type=AuditEvent.Type.TENANT_UPDATED,
+        actor=actor,
+        target=username,
+        data={"changed": ["members"], "member": username, "action": action, **data},
+    )
+
+
+@transaction.atomic
+def membership_create(*, tenant: Tenant, user, role: str, actor=None) -> TenantMembership:
+    """Make the portal admin ``user`` a member of ``tenant`` with ``role``. Audited.
+
+    Raises ``ValidationError`` with a code of ``MembershipErrorCode``: ``not_portal_admin`` for an
+    end user or a non-staff account, ``already_member``, ``invalid_role``.
+    """
+    _check_role(role)
+    if user.tenant_id is not None or not user.is_staff:
+        raise ValidationError(MSG_MEMBERSHIP_NOT_PORTAL_ADMIN, code=MembershipErrorCode.NOT_PORTAL_ADMIN)
+    _lock_memberships(tenant)
+    if TenantMembership.objects.for_tenant(tenant).filter(user=user).exists():
+        raise ValidationError(
+            MSG_MEMBERSHIP_EXISTS.format(username=user.get_username()),
+            code=MembershipErrorCode.ALREADY_MEMBER,
+        )
+    membership = TenantMembership.objects.create(tenant=tenant, user=user, role=role)
+    _audit_membership(membership, actor=actor, action="added", role=role)
+    return membership
+
+
+@transaction.atomic
+def membership_update(*, membership: TenantMembership, role: str, actor=None) -> TenantMembership:
+    """Change a member's role. Audited.
+
+    Raises ``ValidationError``: ``invalid_role``; ``last_owner`` when this would leave the tenant
+    without an owner.
+    """
+    _check_role(role)
+    _lock_memberships(membership.tenant)
+    membership.refresh_from_db(fields=["role"])
+    role_before = membership.role
+    if role == role_before:
+        return membership
+    _refuse_losing_the_last_owner(membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    _audit_membership(membership, actor=actor, action="role_changed", role=role, role_before=role_before)
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: TenantMembership, actor=None) -> None:
+    """Remove a member from the tenant: they no longer see it in the portal. Audited.
+
+    Raises ``ValidationError`` (``last_owner``) for the tenant's only owner.
+    """
+    _lock_memberships(membership.tenant)
+    membership.refresh_from_db(fields=["role"])
+    _refuse_losing_the_last_owner(membership)
+    _audit_membership(membership, actor=actor, action="removed", role=membership.role)
+    membership.delete()
 
 
 TENANT_MUTABLE_FIELDS = frozenset({"name", "default_audience"})

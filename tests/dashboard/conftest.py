@@ -161,3 +161,29 @@ def attack_protection_form(tenant: Tenant) -> dict:
             else:
                 data[f"{prefix}_{name}"] = "\n".join(value) if name == "allowlist" else str(value)
     return data
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def member_of(db):
+    """``member_of(tenant, ..., role=...)``: a new portal admin with ``role`` in each tenant, signed in.
+
+    The client's ``.user`` is the member. Without a switch they work in their first tenant by slug.
+    """
+    from apps.tenants.models import TenantMembership
+    from tests.factories import MembershipFactory, PortalAdminFactory
+
+    def make(*tenants: Tenant, role: str = TenantMembership.Role.ADMIN) -> Client:
+        user = PortalAdminFactory()
+        for tenant in tenants:
+            MembershipFactory(tenant=tenant, user=user, role=role)
+        client = signed_in(user)
+        client.user = user
+        return client
+
+    return make
