@@ -14,7 +14,7 @@ from django.test import Client
 
 from apps.apis.models import Api
 from apps.applications.models import Application
-from apps.audit.models import AuditEvent
+from apps.audit.models import AuditEvent, TokenEvent
 from apps.grants.models import ClientGrant
 from apps.tenants.models import SigningKey, TenantMembership
 from tests.dashboard.conftest import TenantWorld, admin_url
@@ -240,3 +240,30 @@ def test_a_read_only_member_is_shown_values_not_links_that_would_be_refused(read
     assert admin_url("accounts_user_reset_mfa", alpha.end_user.pk) not in user_page
     # and the grant's scopes read as scopes, not as the stored list
     assert " ".join(alpha.grant.scopes) in grant_page
+
+
+@pytest.mark.parametrize(
+    ("tab", "data"),
+    [
+        pytest.param(
+            "apis_api_permissions", {"action": "add", "value": "write:everything"}, id="permissions"
+        ),
+        pytest.param("apis_api_m2m", {"save": "1"}, id="m2m"),
+        pytest.param("apis_api_test", {"client_id": "any"}, id="test-token"),
+    ],
+)
+def test_a_read_only_member_sees_the_api_tabs_and_cannot_post_to_them(read_only, alpha, tab, data):
+    # given a read-only member of alpha on one of its API's tabs
+    url = admin_url(tab, alpha.api.pk)
+    events, tokens = audit_count(alpha), TokenEvent.objects.filter(tenant=alpha.tenant).count()
+    scopes = sorted(alpha.api.scopes.values_list("value", flat=True))
+
+    # when they look at it, and post to it
+    seen, posted = read_only.get(url), read_only.post(url, data)
+
+    # then they see it, and the post is refused with nothing changed, minted or audited
+    assert seen.status_code == HTTPStatus.OK
+    assert posted.status_code == HTTPStatus.FORBIDDEN
+    assert audit_count(alpha) == events
+    assert TokenEvent.objects.filter(tenant=alpha.tenant).count() == tokens
+    assert sorted(alpha.api.scopes.values_list("value", flat=True)) == scopes
