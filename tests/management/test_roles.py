@@ -231,7 +231,7 @@ def test_another_tenants_roles_and_users_are_not_found(mgmt, other_mgmt):
     assert Role.objects.get(pk=theirs.pk).name == "Theirs"
 
 
-@pytest.mark.parametrize("role_id", ["1", "rol_", "rol_x", "rol_" + "9" * 30])
+@pytest.mark.parametrize("role_id", ["1", "rol_", "rol_x", "rol_²", "rol_" + "9" * 30])
 def test_malformed_role_ids_are_not_found(mgmt, role_id):
     assert_error(mgmt.call("GET", f"roles/{role_id}"), HTTPStatus.NOT_FOUND, "inexistent_role")
 

@@ -263,7 +263,7 @@ def test_another_tenants_token_and_users_are_refused(mgmt, other_mgmt):
     assert theirs.is_active
 
 
-@pytest.mark.parametrize("user_id", ["42", "auth0|", "auth0|abc", "google-oauth2|1", "auth0|" + "9" * 40])
+@pytest.mark.parametrize("user_id", ["42", "auth0|", "auth0|abc", "auth0|²", "google-oauth2|1", "auth0|" + "9" * 40])
 def test_malformed_user_ids_are_not_found(mgmt, user_id):
     assert_error(mgmt.call("GET", f"users/{user_id}"), HTTPStatus.NOT_FOUND, "inexistent_user")
 

@@ -57,7 +57,7 @@ def client_grant_get(request, grant_id: str) -> ClientGrant:
     """The tenant's client grant ``grant_id`` (404 ``inexistent_client_grant``)."""
     grant = (
         _grants(request).filter(pk=int(grant_id)).first()
-        if grant_id.isdigit() and len(grant_id) < 19
+        if grant_id.isascii() and grant_id.isdigit() and len(grant_id) < 19
         else None
     )
     if grant is None:

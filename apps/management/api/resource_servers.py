@@ -124,7 +124,7 @@ def _apis(request):
 def resource_server_get(request, key: str) -> Api:
     """The tenant's API whose id or identifier is ``key`` (404 ``inexistent_resource_server``)."""
     apis = _apis(request)
-    api = apis.filter(pk=int(key)).first() if key.isdigit() and len(key) < 19 else None
+    api = apis.filter(pk=int(key)).first() if key.isascii() and key.isdigit() and len(key) < 19 else None
     api = api or apis.filter(identifier=key).first()
     if api is None:
         raise not_found("resource_server")
