@@ -43,6 +43,10 @@ MANAGEMENT_SCOPES: dict[str, str] = {
     "update:attack_protection": "Update attack protection settings",
     "read:authentication_methods": "Read users' authentication methods",
     "delete:authentication_methods": "Delete users' authentication methods",
+    # Auth0's role-member scopes: roles/{id}/users and users/{id}/roles take them as well.
+    "read:role_members": "Read the users of roles",
+    "create:role_members": "Assign roles to users",
+    "delete:role_members": "Remove roles from users",
 }  # fmt: skip
 
 
@@ -102,7 +106,8 @@ def management_api_sync(*, tenant, actor=None) -> ManagementSync:
     system API and to the system client's grant for it; it never removes or renames anything
     (a scope an operator granted stays granted). Idempotent: a second call adds nothing.
     Called by ``bootstrap_demo`` and ``create_tenant`` (for an existing tenant); the data
-    migration ``grants.management_api_sync`` does the same for every tenant of an existing database.
+    migrations ``grants.0004_management_api_sync`` and ``management_api.0001_role_members_scopes``
+    (each with its frozen part of the list) do the same for every tenant of an existing database.
     """
     api = (
         Api.objects.for_tenant(tenant)

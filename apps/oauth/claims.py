@@ -14,7 +14,7 @@ def user_subject(user) -> str:
 
 def user_id_from_subject(subject: str) -> int | None:
     prefix, _, raw = subject.partition("|")
-    if prefix != "auth0" or not raw.isdigit():
+    if prefix != "auth0" or not (raw.isascii() and raw.isdigit()):
         return None
     return int(raw)
 

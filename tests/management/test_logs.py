@@ -10,9 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.accounts.services import login_success_record
 from apps.audit.models import AuditEvent, TokenEvent
 from apps.management.api.logs import LogKey, log_search
-from tests.factories import AuditEventFactory, TenantFactory, TokenEventFactory
+from apps.oauth.claims import user_subject
+from tests.factories import AuditEventFactory, TenantFactory, TokenEventFactory, UserFactory
 
 DAY = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -141,6 +143,49 @@ def test_checkpoint_leaves_the_last_seconds_for_later(mgmt, history):
     logs = mgmt.call("GET", "logs", params={"from": LogKey(DAY, "0", 0).log_id, "take": 100}).json()
     # then
     assert len(logs) == 4
+
+
+def test_user_id_is_the_users_endpoints_id_and_filters_the_log(mgmt, history):
+    # given: Ada signs in; the API renames her; Bob signs in; a portal admin changes a setting
+    ada = UserFactory(tenant=mgmt.tenant, username="ada@example.com")
+    bob = UserFactory(tenant=mgmt.tenant, username="bob@example.com")
+    admin = UserFactory(tenant=None, username="admin")
+    login_success_record(tenant=mgmt.tenant, user=ada, username=ada.username, ip="203.0.113.1")
+    renamed = mgmt.call("PATCH", f"users/{user_subject(ada)}", json={"given_name": "Ada"})
+    login_success_record(tenant=mgmt.tenant, user=bob, username=bob.username, ip="203.0.113.2")
+    AuditEventFactory(tenant=mgmt.tenant, type="tenant.updated", actor=admin, actor_label="admin")
+    ada_id = mgmt.call("GET", f"users/{user_subject(ada)}").json()["user_id"]
+    # when
+    logs = mgmt.call("GET", "logs").json()
+    adas = mgmt.call("GET", "logs", params={"q": f'user_id:"{ada_id}"'})
+    # then: the log names users exactly as the users endpoints do; the query finds Ada's events only
+    assert renamed.status_code == HTTPStatus.OK
+    by_user = [
+        (log["details"]["audit_type"], log.get("user_id")) for log in logs if "audit_type" in log["details"]
+    ]
+    assert by_user[:4] == [
+        ("tenant.updated", None),
+        ("user.login", user_subject(bob)),
+        ("user.updated", ada_id),
+        ("user.login", ada_id),
+    ]
+    assert adas.status_code == HTTPStatus.OK, adas.text
+    assert [(log["type"], log["user_id"]) for log in adas.json()] == [("sapi", ada_id), ("s", ada_id)]
+    assert (
+        mgmt.call("GET", "logs", params={"q": f"user_id:{user_subject(bob)} AND type:s"}).json()[0][
+            "user_name"
+        ]
+        == bob.username
+    )
+
+
+@pytest.mark.parametrize("value", ['"auth0|999999999"', '"someone"', "(auth0|1 OR google|2)"])
+def test_a_user_id_of_no_one_here_finds_nothing(mgmt, history, value):
+    # when
+    response = mgmt.call("GET", "logs", params={"q": f"user_id:{value}"})
+    # then (the token log, which records no user, never matches)
+    assert response.status_code == HTTPStatus.OK, response.text
+    assert response.json() == []
 
 
 def test_get_one_log_by_id(mgmt, history):

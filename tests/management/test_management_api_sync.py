@@ -113,15 +113,42 @@ def test_bootstrap_demo_syncs_the_demo_tenant(db, tmp_path):
     assert _state(api, grant) == (sorted(MANAGEMENT_SCOPES), sorted(MANAGEMENT_SCOPES))
 
 
-def test_data_migration_adds_the_scopes_of_its_frozen_list(old_tenant):
+# Every data migration that adds Management API scopes, oldest first; together, this version's list.
+SCOPE_MIGRATIONS = [
+    "apps.grants.migrations.0004_management_api_sync",
+    "apps.management.migrations.0001_role_members_scopes",
+]
+
+
+def test_data_migrations_add_the_scopes_of_their_frozen_lists(old_tenant):
     # given
     api, grant = _downgrade(old_tenant)
-    migration = importlib.import_module("apps.grants.migrations.0004_management_api_sync")
+    migrations = [importlib.import_module(name) for name in SCOPE_MIGRATIONS]
 
-    # when: run twice, as a re-applied migration would
-    migration.add_missing_scopes(django_apps, None)
-    migration.add_missing_scopes(django_apps, None)
+    # when: each run twice, as a re-applied migration would
+    for migration in migrations:
+        migration.add_missing_scopes(django_apps, None)
+        migration.add_missing_scopes(django_apps, None)
 
     # then
-    assert migration.SCOPES == MANAGEMENT_SCOPES  # update both together
+    assert {scope: d for m in migrations for scope, d in m.SCOPES.items()} == MANAGEMENT_SCOPES  # update both
     assert _state(api, grant) == (sorted(MANAGEMENT_SCOPES), sorted(MANAGEMENT_SCOPES))
+
+
+def test_the_role_member_scopes_reach_a_tenant_from_before_them(old_tenant):
+    # given a tenant whose Management API has every scope but Auth0's role-member ones
+    api = Api.objects.get(tenant=old_tenant, is_system=True)
+    grant = ClientGrant.objects.get(api=api, application__is_system=True)
+    role_members = ["read:role_members", "create:role_members", "delete:role_members"]
+    Scope.objects.filter(api=api, value__in=role_members).delete()
+    grant.scopes = [scope for scope in grant.scopes if scope not in role_members]
+    grant.save()
+    migration = importlib.import_module(SCOPE_MIGRATIONS[-1])
+
+    # when the migration runs
+    migration.add_missing_scopes(django_apps, None)
+
+    # then the API defines them and the management client is granted them
+    grant.refresh_from_db()
+    assert set(role_members) <= set(api.scopes.values_list("value", flat=True))
+    assert set(role_members) <= set(grant.scopes)

@@ -192,16 +192,47 @@ def test_user_permissions_list_direct_ones_and_their_roles(mgmt):
         ("GET", "roles/{id}/permissions", "read:roles"),
         ("POST", "roles/{id}/permissions", "update:roles"),
         ("DELETE", "roles/{id}/permissions", "update:roles"),
-        ("GET", "roles/{id}/users", "read:roles"),
-        ("POST", "roles/{id}/users", "update:roles"),
+        ("GET", "roles/{id}/users", ("read:roles", "read:role_members")),
+        ("POST", "roles/{id}/users", ("update:roles", "create:role_members")),
     ],
 )
 def test_each_roles_endpoint_needs_its_scope(mgmt, method, path, scope):
     role = RoleFactory(tenant=mgmt.tenant, name="Keep")
-    token = mgmt.token([s for s in MANAGEMENT_SCOPES if s != scope])
+    needed = (scope,) if isinstance(scope, str) else scope
+    token = mgmt.token([s for s in MANAGEMENT_SCOPES if s not in needed])
     response = mgmt.call(method, path.format(id=rid(role)), token=token, json={"name": "Changed"})
-    assert_error(response, HTTPStatus.FORBIDDEN, "insufficient_scope", scope)
+    body = assert_error(response, HTTPStatus.FORBIDDEN, "insufficient_scope")
+    assert body["message"] == "Insufficient scope, expected any of: " + ", ".join(needed)
     assert Role.objects.get(pk=role.pk).name == "Keep"
+
+
+def test_auth0s_role_member_scopes_alone_read_assign_and_remove_role_members(mgmt):
+    # given a role, two users, and tokens with only Auth0's role-member scopes
+    role = RoleFactory(tenant=mgmt.tenant, name="Reader")
+    ada, bob = UserFactory(tenant=mgmt.tenant), UserFactory(tenant=mgmt.tenant)
+    read, create, delete = (mgmt.token([f"{verb}:role_members"]) for verb in ("read", "create", "delete"))
+    # when each does its part of Auth0's role-member endpoints
+    assigned = mgmt.call(
+        "POST", f"roles/{rid(role)}/users", token=create, json={"users": [user_subject(ada)]}
+    )
+    given = mgmt.call("POST", f"users/{user_subject(bob)}/roles", token=create, json={"roles": [rid(role)]})
+    members = mgmt.call("GET", f"roles/{rid(role)}/users", token=read)
+    roles_of_bob = mgmt.call("GET", f"users/{user_subject(bob)}/roles", token=read)
+    removed = mgmt.call(
+        "DELETE", f"users/{user_subject(bob)}/roles", token=delete, json={"roles": [rid(role)]}
+    )
+    # then all of it works, and the scopes do nothing more
+    assert (assigned.status_code, given.status_code) == (HTTPStatus.OK, HTTPStatus.NO_CONTENT)
+    assert [u["user_id"] for u in members.json()] == [user_subject(ada), user_subject(bob)]
+    assert [r["id"] for r in roles_of_bob.json()] == [rid(role)]
+    assert removed.status_code == HTTPStatus.NO_CONTENT
+    assert list(UserRole.objects.filter(role=role).values_list("user_id", flat=True)) == [ada.pk]
+    for method, path in [("GET", f"roles/{rid(role)}"), ("GET", f"users/{user_subject(ada)}")]:
+        assert_error(mgmt.call(method, path, token=read), HTTPStatus.FORBIDDEN, "insufficient_scope")
+    refused = mgmt.call(
+        "DELETE", f"users/{user_subject(ada)}/roles", token=create, json={"roles": [rid(role)]}
+    )
+    assert_error(refused, HTTPStatus.FORBIDDEN, "insufficient_scope", "delete:role_members")
 
 
 def test_another_tenants_roles_and_users_are_not_found(mgmt, other_mgmt):
@@ -231,7 +262,7 @@ def test_another_tenants_roles_and_users_are_not_found(mgmt, other_mgmt):
     assert Role.objects.get(pk=theirs.pk).name == "Theirs"
 
 
-@pytest.mark.parametrize("role_id", ["1", "rol_", "rol_x", "rol_" + "9" * 30])
+@pytest.mark.parametrize("role_id", ["1", "rol_", "rol_x", "rol_²", "rol_" + "9" * 30])
 def test_malformed_role_ids_are_not_found(mgmt, role_id):
     assert_error(mgmt.call("GET", f"roles/{role_id}"), HTTPStatus.NOT_FOUND, "inexistent_role")
 

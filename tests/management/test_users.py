@@ -112,6 +112,42 @@ def test_a_user_is_read_and_listed_with_a_simple_search(mgmt):
     )
 
 
+def test_users_are_sorted_as_sort_asks_and_paged_in_that_order(mgmt):
+    # given three users created in this order, one of whom has signed in
+    carol = UserFactory(tenant=mgmt.tenant, username="carol", email="carol@example.com", first_name="Carol")
+    UserFactory(tenant=mgmt.tenant, username="ada", email="ada@example.com", first_name="Ada")
+    UserFactory(tenant=mgmt.tenant, username="bob", email="bob@example.com", first_name="Bob")
+    User.objects.filter(pk=carol.pk).update(last_login="2026-01-01T00:00:00Z")
+
+    def usernames(**params) -> list[str]:
+        listed = mgmt.call("GET", "users", params=params)
+        assert listed.status_code == HTTPStatus.OK, listed.text
+        body = listed.json()
+        return [user["username"] for user in (body["users"] if isinstance(body, dict) else body)]
+
+    # then
+    assert usernames() == ["carol", "ada", "bob"]  # by creation without sort
+    assert usernames(sort="email:1") == ["ada", "bob", "carol"]
+    assert usernames(sort="email:-1") == ["carol", "bob", "ada"]
+    assert usernames(sort="created_at:-1") == ["bob", "ada", "carol"]
+    assert usernames(sort="given_name:1", q="example.com") == ["ada", "bob", "carol"]
+    assert usernames(sort="last_login:-1")[0] == "carol"  # never signed in: last, either way
+    assert usernames(sort="last_login:1")[0] == "carol"
+    assert usernames(sort="username:-1", per_page=2, page=1, include_totals="true") == ["ada"]
+
+
+@pytest.mark.parametrize(
+    "sort", ["email", "email:2", "email:asc", ":1", "logins_count:1", "app_metadata.plan:1"]
+)
+def test_a_sort_it_cannot_answer_is_refused(mgmt, sort):
+    assert_error(
+        mgmt.call("GET", "users", params={"sort": sort}),
+        HTTPStatus.BAD_REQUEST,
+        "invalid_query_string",
+        "Query validation error: 'sort' must be <field>:1",
+    )
+
+
 @pytest.mark.parametrize("q", ["app_metadata.plan:gold", "email:a OR name:b"])
 def test_a_search_it_cannot_answer_is_refused(mgmt, q):
     assert_error(
@@ -212,8 +248,9 @@ def test_a_deleted_user_is_gone_and_audited(mgmt):
         ("GET", "users/{id}", "read:users"),
         ("PATCH", "users/{id}", "update:users"),
         ("DELETE", "users/{id}", "delete:users"),
-        ("GET", "users/{id}/roles", "read:users"),
-        ("POST", "users/{id}/roles", "update:users"),
+        ("GET", "users/{id}/roles", ("read:users", "read:role_members")),
+        ("POST", "users/{id}/roles", ("update:users", "create:role_members")),
+        ("DELETE", "users/{id}/roles", ("update:users", "delete:role_members")),
         ("GET", "users/{id}/permissions", "read:users"),
         ("DELETE", "users/{id}/permissions", "update:users"),
         ("GET", "users/{id}/authentication-methods", "read:authentication_methods"),
@@ -223,13 +260,15 @@ def test_a_deleted_user_is_gone_and_audited(mgmt):
     ],
 )
 def test_each_endpoint_needs_its_scope(mgmt, method, path, scope):
-    # given a token with every scope but the one needed
+    # given a token with every scope but the one needed (or any of the ones that would do)
     user = UserFactory(tenant=mgmt.tenant)
-    token = mgmt.token([s for s in mgmt_scopes() if s != scope])
+    needed = (scope,) if isinstance(scope, str) else scope
+    token = mgmt.token([s for s in mgmt_scopes() if s not in needed])
     # when
     response = mgmt.call(method, path.format(id=user_subject(user)), token=token, json={})
-    # then 403 naming the scope, and nothing changed
-    assert_error(response, HTTPStatus.FORBIDDEN, "insufficient_scope", scope)
+    # then 403 naming the scopes, and nothing changed
+    body = assert_error(response, HTTPStatus.FORBIDDEN, "insufficient_scope")
+    assert body["message"] == "Insufficient scope, expected any of: " + ", ".join(needed)
     assert User.objects.filter(pk=user.pk, is_active=True).exists()
 
 
@@ -263,7 +302,9 @@ def test_another_tenants_token_and_users_are_refused(mgmt, other_mgmt):
     assert theirs.is_active
 
 
-@pytest.mark.parametrize("user_id", ["42", "auth0|", "auth0|abc", "google-oauth2|1", "auth0|" + "9" * 40])
+@pytest.mark.parametrize(
+    "user_id", ["42", "auth0|", "auth0|abc", "auth0|²", "google-oauth2|1", "auth0|" + "9" * 40]
+)
 def test_malformed_user_ids_are_not_found(mgmt, user_id):
     assert_error(mgmt.call("GET", f"users/{user_id}"), HTTPStatus.NOT_FOUND, "inexistent_user")
 

@@ -1,7 +1,8 @@
 """``client-grants``: which application may get tokens for which API, with which scopes.
 
 Auth0: https://auth0.com/docs/api/management/v2/client-grants. One grant per client and
-audience (409 ``conflict`` for a second). ``scope`` is a subset of the API's scopes. The
+audience (409 ``conflict`` for a second). ``scope`` is a subset of the API's scopes. The list
+pages by offset or by checkpoint (``from``/``take``), filtered by ``client_id`` and ``audience``. The
 management client's own grant for the Management API is not changeable or deletable here (it
 would lock automation out; ``management_api_sync`` keeps it complete).
 """
@@ -57,7 +58,7 @@ def client_grant_get(request, grant_id: str) -> ClientGrant:
     """The tenant's client grant ``grant_id`` (404 ``inexistent_client_grant``)."""
     grant = (
         _grants(request).filter(pk=int(grant_id)).first()
-        if grant_id.isdigit() and len(grant_id) < 19
+        if grant_id.isascii() and grant_id.isdigit() and len(grant_id) < 19
         else None
     )
     if grant is None:
@@ -74,6 +75,7 @@ def _refuse_system_grant(grant: ClientGrant) -> None:
 
 class ClientGrantListView(ManagementView):
     required_scopes = {"GET": "read:client_grants", "POST": "create:client_grants"}
+    checkpoint_paging = True
 
     def get(self, request, **kwargs) -> Response:
         rows = _grants(request).order_by("pk")
@@ -81,7 +83,9 @@ class ClientGrantListView(ManagementView):
             rows = rows.filter(application__client_id=client_id)
         if audience := request.query_params.get("audience"):
             rows = rows.filter(api__identifier=audience)
-        return paginated(request, rows, key="client_grants", render=render_client_grant)
+        return paginated(
+            request, rows, key="client_grants", render=render_client_grant, checkpoints=self.checkpoint_paging
+        )
 
     def post(self, request, **kwargs) -> Response:
         body = validated_body(ClientGrantCreateSerializer, request)

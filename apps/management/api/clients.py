@@ -5,6 +5,8 @@ Auth0: https://auth0.com/docs/api/management/v2/clients. Our application types a
 answer of POST ``clients`` and of POST ``clients/{id}/rotate-secret`` only: we store a keyed
 hash of it, never the secret, so no later read can return it (Auth0 returns it on every read
 with ``read:client_keys``; we cannot). System clients (the management client) are not deletable.
+GET takes Auth0's ``fields``/``include_fields``; the list pages by offset or by checkpoint
+(``from``/``take``) and filters by ``app_type`` (comma-separated) and ``is_first_party``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from apps.applications.services import (
 )
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import ManagementApiError, bad_request, not_found
-from apps.management.api.pagination import paginated
+from apps.management.api.fields import SelectableFields
+from apps.management.api.pagination import boolean_param, paginated
 from apps.management.api.payload import (
     StrictBooleanField,
     StrictCharField,
@@ -38,8 +41,77 @@ from apps.management.api.payload import (
 )
 
 MSG_SYSTEM_CLIENT_DELETE = "This client is managed by Portcullis and cannot be deleted"
-MSG_BAD_BOOLEAN_FILTER = "Query validation error: '{name}' must be true or false."
 MSG_BAD_APP_TYPE_FILTER = "Query validation error: 'app_type' must be a comma-separated list of {choices}."
+# The names Auth0's reference allows in ``fields`` on GET clients and clients/{id} (any other is a
+# 400); those we do not answer (``logo_uri``...) select nothing.
+AUTH0_CLIENT_FIELDS = frozenset(
+    [
+        "name",
+        "description",
+        "callbacks",
+        "oidc_backchannel_logout",
+        "oidc_logout",
+        "session_transfer",
+        "allowed_origins",
+        "web_origins",
+        "client_id",
+        "tenant",
+        "global",
+        "config_route",
+        "callback_url_template",
+        "jwt_configuration",
+        "api_type",
+        "logo_uri",
+        "allowed_clients",
+        "owners",
+        "custom_login_page",
+        "custom_login_page_on",
+        "sso",
+        "addons",
+        "form_template",
+        "custom_login_page_preview",
+        "encryption_key",
+        "client_secret",
+        "signing_keys",
+        "mobile",
+        "token_endpoint_auth_method",
+        "allowed_logout_urls",
+        "app_type",
+        "is_first_party",
+        "oidc_conformant",
+        "client_metadata",
+        "is_token_endpoint_ip_header_trusted",
+        "initiate_login_uri",
+        "grant_types",
+        "refresh_token",
+        "default_organization",
+        "organization_usage",
+        "organization_require_behavior",
+        "organization_discovery_methods",
+        "client_authentication_methods",
+        "require_pushed_authorization_requests",
+        "require_proof_of_possession",
+        "id_token",
+        "signed_request_object",
+        "compliance_level",
+        "skip_non_verifiable_callback_uri_confirmation_prompt",
+        "token_exchange",
+        "token_quota",
+        "identity_assertion_authorization_grant",
+        "third_party_security_mode",
+        "subject_type_authorization",
+        "resource_server_identifier",
+        "express_configuration",
+        "my_organization_configuration",
+        "async_approval_notification_channels",
+        "token_vault_privileged_access",
+        "registration_type",
+        "external_metadata_type",
+        "external_metadata_created_by",
+        "external_client_id",
+        "redirection_policy",
+    ]
+)
 
 
 class ClientSerializer(StrictSerializer):
@@ -117,17 +189,10 @@ def client_get(request, client_id: str) -> Application:
     return application
 
 
-def _boolean_filter(request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw not in ("true", "false"):
-        raise bad_request(MSG_BAD_BOOLEAN_FILTER.format(name=name), error_code="invalid_query_string")
-    return raw == "true"
-
-
 class ClientListView(ManagementView):
     required_scopes = {"GET": "read:clients", "POST": "create:clients"}
+    selectable_fields = SelectableFields(items="clients", allowed=AUTH0_CLIENT_FIELDS)
+    checkpoint_paging = True
 
     def get(self, request, **kwargs) -> Response:
         rows = _clients(request).order_by("name", "pk")
@@ -139,10 +204,12 @@ class ClientListView(ManagementView):
                     error_code="invalid_query_string",
                 )
             rows = rows.filter(app_type__in=app_types)
-        first_party = _boolean_filter(request, "is_first_party")
+        first_party = boolean_param(request, "is_first_party")
         if first_party is not None:
             rows = rows.filter(is_first_party=first_party)
-        return paginated(request, rows, key="clients", render=render_client)
+        return paginated(
+            request, rows, key="clients", render=render_client, checkpoints=self.checkpoint_paging
+        )
 
     def post(self, request, **kwargs) -> Response:
         body = validated_body(ClientSerializer, request)
@@ -160,6 +227,7 @@ class ClientListView(ManagementView):
 
 class ClientDetailView(ManagementView):
     required_scopes = {"GET": "read:clients", "PATCH": "update:clients", "DELETE": "delete:clients"}
+    selectable_fields = SelectableFields(allowed=AUTH0_CLIENT_FIELDS)
 
     def get(self, request, client_id: str, **kwargs) -> Response:
         return Response(render_client(client_get(request, client_id)))

@@ -70,7 +70,7 @@ class GrantView(ManagementView):
     def delete(self, request, id: str, **kwargs) -> Response:
         grant = (
             user_grant_list(tenant=request.tenant).filter(pk=int(id)).select_related("tenant").first()
-            if id.isdigit() and len(id) < 19
+            if id.isascii() and id.isdigit() and len(id) < 19
             else None
         )
         if grant is None:

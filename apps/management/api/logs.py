@@ -4,7 +4,11 @@ https://auth0.com/docs/deploy-monitor/logs/retrieve-log-events-using-mgmt-api).
 
 Each event has ``log_id``, ``date``, ``type`` (Auth0's log event code), ``description``, and when
 known ``client_id``, ``ip``, ``user_id``/``user_name``, ``audience``/``scope`` (token events) and
-``details``. Token events already carry Auth0's codes (``seccft``, ``feccft``, ``sertft`` ...).
+``details``. ``user_id`` is the end user's id exactly as the ``users`` endpoints write it
+(``auth0|<id>``): the user an admin's or the API's change names (``data.user``), else the actor when
+that is one of the tenant's end users (sign-in, MFA); token events carry no user (the token log
+records none), so they have no ``user_id`` and never match a ``user_id`` query. Token events
+already carry Auth0's codes (``seccft``, ``feccft``, ``sertft`` ...).
 Audit events map as ``AUDIT_LOG_TYPES`` says: ``s`` (sign-in), ``f`` (failed sign-in: we do not tell
 a wrong password from an unknown user, so never ``fp``/``fu``), ``limit_wc`` (brute-force block),
 ``limit_mu`` (suspicious-IP throttle), ``scp`` (password changed), ``gd_*`` (MFA), ``ferrt`` (refresh
@@ -21,15 +25,17 @@ Two ways to read, like Auth0:
   ``include_totals`` and ``sort`` (``date:-1``, the default, or ``date:1``). ``q`` takes this
   subset of Auth0's query syntax: terms ``field:value`` separated by spaces or ``AND``, all of which
   must hold; fields ``type`` (``type:seccft``; ``type:(s OR f)`` for several), ``client_id``,
-  ``ip``, ``date`` (``date:[2026-01-01 TO 2026-01-31]``, ISO dates or date-times, ``*`` for an open
-  end; bounds inclusive; a date alone is the whole day). Anything else is 400
-  ``invalid_query_string``. Auth0's ``fields``/``include_fields`` are ignored (every field is
-  answered).
-- checkpoint: ``from`` (a ``log_id``) and ``take`` (default 50, at most 100): events after it in
-  ``log_id`` order, with a ``Link: <...>; rel="next"`` header for the following request; other
-  parameters are ignored. Events of the last ``CHECKPOINT_SETTLE_SECONDS`` (plus the token log's
-  batching interval) are left for a later request, so a row committed late (a token batch, a long
-  transaction) is not skipped by an exporter.
+  ``ip``, ``user_id`` (``user_id:"auth0|42"``), ``date`` (``date:[2026-01-01 TO 2026-01-31]``, ISO
+  dates or date-times, ``*`` for an open end; bounds inclusive; a date alone is the whole day).
+  Anything else is 400 ``invalid_query_string``. Auth0's ``fields``/``include_fields`` choose the
+  properties answered (``fields.SelectableFields``; ``log_id`` is always answered).
+- checkpoint: ``from`` (a ``log_id``) and ``take`` (default 50, at most 100; read by
+  ``pagination.Checkpoint``, as for every endpoint with checkpoints): events after it in
+  ``log_id`` order, as Auth0's plain array with a ``Link: <...>; rel="next"`` header for the
+  following request; other parameters but ``fields``/``include_fields`` are ignored. Events of
+  the last ``CHECKPOINT_SETTLE_SECONDS`` (plus the token log's batching interval) are left for a
+  later request, so a row committed late (a token batch, a long transaction) is not skipped by an
+  exporter.
 
 Both tables are read with their ``(tenant, -created_at)`` index, each at most ``offset + limit``
 rows, merged in Python: no query per row.
@@ -46,7 +52,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
@@ -55,10 +61,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.accounts.models import User
 from apps.audit.models import AuditEvent, TokenEvent
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import bad_request, not_found
-from apps.management.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, is_true
+from apps.management.api.fields import SelectableFields
+from apps.management.api.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE, Checkpoint, is_true
+from apps.oauth.claims import user_id_from_subject, user_subject
 
 T = AuditEvent.Type
 # Auth0 log event codes (https://auth0.com/docs/deploy-monitor/logs/log-event-type-codes) of our
@@ -83,17 +92,16 @@ KIND_AUDIT, KIND_TOKEN = "0", "1"
 LOG_ID_RE = re.compile(r"^(\d{17})([01])(\d{12})$")
 CHECKPOINT_SETTLE_SECONDS = 5
 MAX_SEARCH_RESULTS = 1000
-DEFAULT_TAKE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MSG_QUERY = "Query validation error: {reason}"
 MSG_Q_SYNTAX = (
-    "'q' supports field:value terms (type, client_id, ip, date) joined by spaces or AND; got {term!r}."
+    "'q' supports field:value terms (type, client_id, ip, user_id, date) joined by spaces or AND; "
+    "got {term!r}."
 )
-MSG_Q_FIELD = "'q' cannot filter on {field!r}: use type, client_id, ip or date."
+MSG_Q_FIELD = "'q' cannot filter on {field!r}: use type, client_id, ip, user_id or date."
 MSG_Q_DATE = "'q' date must be [<from> TO <to>] with ISO dates, date-times or *; got {value!r}."
 MSG_SORT = "'sort' must be date:1 or date:-1."
-MSG_TAKE = "'take' must be an integer from 1 to 100."
 MSG_FROM = "'from' must be a log_id."
 MSG_PER_PAGE = "'per_page' must be an integer from 1 to 100."
 MSG_PAGE = "'page' must be a non-negative integer."
@@ -151,6 +159,22 @@ def _client_of(event: AuditEvent) -> str:
     return client_id if isinstance(client_id, str) else ""
 
 
+def _user_of(event: AuditEvent) -> int | None:
+    """The id of the end user ``event`` is about: the one it names (``data.user``, written by the
+    services that change a user), else its actor when that is one of the tenant's end users."""
+    named = (event.data or {}).get("user") if isinstance(event.data, dict) else None
+    if isinstance(named, int) and not isinstance(named, bool):
+        return named
+    if event.actor_id is not None and getattr(event, "actor_tenant_id", None) == event.tenant_id:
+        return event.actor_id
+    return None
+
+
+def log_user_id(pk: int) -> str:
+    """An end user's ``user_id`` in a log event: the ``users`` endpoints' id (``auth0|<id>``)."""
+    return user_subject(User(pk=pk))
+
+
 def audit_log_render(event: AuditEvent) -> dict[str, Any]:
     data = event.data if isinstance(event.data, dict) else {}
     try:
@@ -176,8 +200,9 @@ def audit_log_render(event: AuditEvent) -> dict[str, Any]:
         body["ip"] = data["ip"]
     if event.type.startswith(USER_EVENT_PREFIXES) and event.target:
         body["user_name"] = event.target
-    if event.type == AuditEvent.Type.USER_LOGIN and event.actor_id is not None:
-        body["user_id"] = str(event.actor_id)
+    user = _user_of(event)
+    if user is not None:
+        body["user_id"] = log_user_id(user)
     return body
 
 
@@ -284,6 +309,16 @@ def log_filter_parse(q: str) -> LogFilter:
                 valid = []
             token &= Q(ip__in=valid)
             token_possible &= bool(valid)
+        elif field == "user_id":
+            ids = [
+                pk for pk in (user_id_from_subject(v) for v in _values(raw)) if pk is not None and pk < 2**63
+            ]
+            # As ``_user_of`` reads it: the user the event names, else an end-user actor.
+            named = Q(data__user__in=ids)
+            acting = Q(actor_id__in=ids, actor__tenant_id=F("tenant_id")) & ~Q(data__has_key="user")
+            audit &= named | acting
+            audit_possible &= bool(ids)
+            token_possible = False  # the token log records no user
         elif field == "date":
             try:
                 condition = _date_q(raw)
@@ -297,7 +332,8 @@ def log_filter_parse(q: str) -> LogFilter:
 
 
 def _audit_rows(tenant) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(tenant=tenant)
+    # The actor's tenant tells an end user (``user_id``) from a portal admin, in the same query.
+    return AuditEvent.objects.filter(tenant=tenant).annotate(actor_tenant_id=F("actor__tenant_id"))
 
 
 def _token_rows(tenant) -> QuerySet[TokenEvent]:
@@ -312,7 +348,7 @@ def _int_param(request: Request, name: str, default: int, message: str, low: int
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < low or (high is not None and int(raw) > high):
         raise _query_error(message)
     return int(raw)
 
@@ -399,7 +435,9 @@ class LogEventSerializer(serializers.Serializer):
 
 
 LOG_LIST_PARAMETERS = [
-    OpenApiParameter("q", OpenApiTypes.STR, description="field:value terms: type, client_id, ip, date"),
+    OpenApiParameter(
+        "q", OpenApiTypes.STR, description="field:value terms: type, client_id, ip, user_id, date"
+    ),
     OpenApiParameter("page", OpenApiTypes.INT),
     OpenApiParameter("per_page", OpenApiTypes.INT),
     OpenApiParameter("include_totals", OpenApiTypes.BOOL),
@@ -409,10 +447,32 @@ LOG_LIST_PARAMETERS = [
 ]
 
 
+# The names Auth0's reference allows in ``fields`` on GET logs, and ours it does not list.
+AUTH0_LOG_FIELDS = frozenset(
+    [
+        "date",
+        "connection",
+        "client_id",
+        "client_name",
+        "ip",
+        "user_id",
+        "user_name",
+        "description",
+        "user_agent",
+        "type",
+        "details",
+        "strategy",
+        "strategy_type",
+    ]
+)
+LOG_FIELDS = AUTH0_LOG_FIELDS | {"log_id", "audience", "scope"}
+
+
 class LogListView(ManagementView):
     """GET logs: search (``q``, paging) or checkpoint (``from``/``take``); module docstring."""
 
     required_scopes = {"GET": "read:logs"}
+    selectable_fields = SelectableFields(items="logs", allowed=LOG_FIELDS, always=frozenset({"log_id"}))
 
     @extend_schema(
         operation_id="get_logs",
@@ -421,8 +481,9 @@ class LogListView(ManagementView):
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
-        if "from" in params or "take" in params:
-            return self._checkpoint(request)
+        checkpoint = Checkpoint.of(request)
+        if checkpoint is not None:
+            return self._checkpoint(request, checkpoint)
         per_page = _int_param(request, "per_page", DEFAULT_PER_PAGE, MSG_PER_PAGE, 1, MAX_PER_PAGE)
         page = _int_param(request, "page", 0, MSG_PAGE, 0, None)
         sort = params.get("sort") or "date:-1"
@@ -443,9 +504,8 @@ class LogListView(ManagementView):
             {"start": page * per_page, "limit": per_page, "length": len(logs), "total": total, "logs": logs}
         )
 
-    def _checkpoint(self, request: Request) -> Response:
-        take = _int_param(request, "take", DEFAULT_TAKE, MSG_TAKE, 1, MAX_PER_PAGE)
-        raw_from = request.query_params.get("from") or ""
+    def _checkpoint(self, request: Request, checkpoint: Checkpoint) -> Response:
+        raw_from, take = checkpoint.after, checkpoint.take
         after = LogKey.parse(raw_from) if raw_from else None
         if raw_from and after is None:
             raise _query_error(MSG_FROM)

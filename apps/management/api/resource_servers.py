@@ -7,6 +7,8 @@ identifier (URL-encoded), as in Auth0. The identifier never changes (issued toke
 The system Management API is readable; like Auth0 it may not be deleted, and of its settings
 only ``token_lifetime`` and ``skip_consent_for_verifiable_first_party_clients`` may change
 (anything else: 403 ``operation_not_supported``).
+GET takes ``include_fields`` as Auth0's reference documents it, and ``fields`` with it (Auth0's
+older reference did; without ``fields``, ``include_fields`` changes nothing); unknown names select nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from apps.apis.models import MAX_TOKEN_LIFETIME, Api
 from apps.apis.services import api_create, api_delete, api_scopes_set, api_update
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import ManagementApiError, bad_request, conflict, not_found
+from apps.management.api.fields import SelectableFields
 from apps.management.api.pagination import paginated
 from apps.management.api.payload import (
     StrictBooleanField,
@@ -124,7 +127,7 @@ def _apis(request):
 def resource_server_get(request, key: str) -> Api:
     """The tenant's API whose id or identifier is ``key`` (404 ``inexistent_resource_server``)."""
     apis = _apis(request)
-    api = apis.filter(pk=int(key)).first() if key.isdigit() and len(key) < 19 else None
+    api = apis.filter(pk=int(key)).first() if key.isascii() and key.isdigit() and len(key) < 19 else None
     api = api or apis.filter(identifier=key).first()
     if api is None:
         raise not_found("resource_server")
@@ -133,6 +136,7 @@ def resource_server_get(request, key: str) -> Api:
 
 class ResourceServerListView(ManagementView):
     required_scopes = {"GET": "read:resource_servers", "POST": "create:resource_servers"}
+    selectable_fields = SelectableFields(items="resource_servers")
 
     def get(self, request, **kwargs) -> Response:
         rows = _apis(request).order_by("name", "pk")
@@ -161,6 +165,7 @@ class ResourceServerDetailView(ManagementView):
         "PATCH": "update:resource_servers",
         "DELETE": "delete:resource_servers",
     }
+    selectable_fields = SelectableFields()
 
     def get(self, request, id: str, **kwargs) -> Response:
         return Response(render_resource_server(resource_server_get(request, id)))

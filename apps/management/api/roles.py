@@ -2,8 +2,9 @@
 
 https://auth0.com/docs/api/management/v2/roles . Role ids are ``rol_<pk>``. Writes go through
 ``apps.accounts.rbac.services`` with the calling client as actor; a change shows in the user's
-very next token (roles are read afresh for every token). Auth0's ``read:role_members`` and
-``create:role_members`` scopes are ``read:roles`` and ``update:roles`` here.
+very next token (roles are read afresh for every token). A role's users are read with
+``read:roles`` or Auth0's ``read:role_members``, and assigned with ``update:roles`` or
+``create:role_members``; they page by offset or by checkpoint (``from``/``take``).
 """
 
 from __future__ import annotations
@@ -137,11 +138,21 @@ def _render_role_user(user) -> dict:
 class RoleUsersView(ManagementView):
     """``/roles/{id}/users``: the role's users (paged) and assigning it to users (``{"users": [...]}``)."""
 
-    required_scopes = {"GET": "read:roles", "POST": "update:roles"}
+    required_scopes = {
+        "GET": ("read:roles", "read:role_members"),
+        "POST": ("update:roles", "create:role_members"),
+    }
+    checkpoint_paging = True
 
     def get(self, request, id: str, **kwargs) -> Response:
         role = role_or_404(tenant=request.tenant, role_id=id)
-        return paginated(request, role_user_list(role=role), key="users", render=_render_role_user)
+        return paginated(
+            request,
+            role_user_list(role=role),
+            key="users",
+            render=_render_role_user,
+            checkpoints=self.checkpoint_paging,
+        )
 
     def post(self, request, id: str, **kwargs) -> Response:
         role = role_or_404(tenant=request.tenant, role_id=id)

@@ -17,12 +17,14 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.management.api.pagination import CHECKPOINT_PARAMETERS
 from apps.oauth.issuer import issuer_for_request
 
 SECURITY_SCHEME = "bearerAuth"
@@ -46,6 +48,25 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
     "required": ["statusCode", "error", "message", "errorCode"],
 }
+
+
+class ManagementAutoSchema(AutoSchema):
+    """drf-spectacular's schema for ``ManagementView``: a GET also lists the query parameters the
+    view declares for the base class to handle (``selectable_fields``: ``fields``/``include_fields``;
+    ``checkpoint_paging``: ``from``/``take``), so the document cannot leave out what the view takes."""
+
+    def get_override_parameters(self) -> list:
+        parameters = list(super().get_override_parameters())
+        if self.method != "GET":
+            return parameters
+        view = self.view
+        declared = {getattr(parameter, "name", None) for parameter in parameters}
+        selectable = getattr(view, "selectable_fields", None)
+        if selectable is not None:
+            parameters += [p for p in selectable.openapi_parameters() if p.name not in declared]
+        if getattr(view, "checkpoint_paging", False):
+            parameters += [p for p in CHECKPOINT_PARAMETERS if p.name not in declared]
+        return parameters
 
 
 class ManagementTokenScheme(OpenApiAuthenticationExtension):

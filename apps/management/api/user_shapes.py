@@ -58,7 +58,7 @@ def user_or_404(*, tenant, user_id: str) -> User:
 
 def role_pk(role_id: str) -> int | None:
     raw = role_id.removeprefix(ROLE_ID_PREFIX) if role_id.startswith(ROLE_ID_PREFIX) else ""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def role_or_404(*, tenant, role_id: str) -> Role:
@@ -149,4 +149,4 @@ def render_authentication_method(authenticator: MfaAuthenticator) -> dict[str, A
 def authentication_method_pk(method_id: str) -> int | None:
     prefix = f"{MfaAuthenticator.Type.OTP}|dev_"
     raw = method_id.removeprefix(prefix) if method_id.startswith(prefix) else ""
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None

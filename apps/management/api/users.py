@@ -13,6 +13,9 @@ from http import HTTPStatus
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db.models import F, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -36,6 +39,7 @@ from apps.accounts.services import (
 )
 from apps.management.api.base import ManagementView
 from apps.management.api.errors import bad_request, conflict, not_found
+from apps.management.api.fields import SelectableFields
 from apps.management.api.pagination import paginated
 from apps.management.api.payload import (
     MSG_EXPECTED_TYPE,
@@ -69,6 +73,47 @@ PASSWORD_MAX_LENGTH = 1024
 # Auth0's Lucene-like q, reduced to what a script usually sends: ``email:"x"``, ``username:x``...
 _FIELD_QUERY = re.compile(r'^(?P<field>[a-z_]+):(?:"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+))$')
 SEARCHABLE_FIELDS = frozenset({"email", "username", "user_id"})
+# ``sort=<field>:1|-1`` (Auth0's pattern), by these of Auth0's user fields -> our columns.
+SORT_PATTERN = r"^([a-zA-Z0-9_\.]+):(1|-1)$"
+SORTABLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "created_at": ("date_joined",),
+    "updated_at": ("updated_at",),
+    "last_login": ("last_login",),
+    "email": ("email",),
+    "username": ("username",),
+    "user_id": ("pk",),
+    "given_name": ("first_name",),
+    "family_name": ("last_name",),
+    "name": ("first_name", "last_name"),
+}
+MSG_BAD_SORT = (
+    "Query validation error: 'sort' must be <field>:1 (ascending) or <field>:-1 (descending), "
+    "the field one of {fields}."
+)
+# The names Auth0's reference allows in ``fields`` on GET users/{id} (any other is a 400).
+AUTH0_USER_FIELDS = frozenset(
+    [
+        "phone_number",
+        "email",
+        "email_verified",
+        "picture",
+        "username",
+        "user_id",
+        "name",
+        "nickname",
+        "created_at",
+        "identities",
+        "app_metadata",
+        "user_metadata",
+        "last_ip",
+        "last_login",
+        "logins_count",
+        "updated_at",
+        "blocked",
+        "family_name",
+        "given_name",
+    ]
+)
 
 
 class StrictEmailField(serializers.EmailField):
@@ -157,16 +202,48 @@ def _search(request):
     return end_user_list(tenant=request.tenant, **{field: value})
 
 
+def _sorted(request, rows: QuerySet) -> QuerySet:
+    """``rows`` in the order ``sort`` asks (Auth0's ``field:1`` or ``field:-1``), by creation without it.
+    Users without a value (never signed in) come last either way; ties go by id, so pages are stable."""
+    raw = request.query_params.get("sort", "")
+    if not raw:
+        return rows
+    match = re.match(SORT_PATTERN, raw)
+    if match is None or match[1] not in SORTABLE_FIELDS:
+        raise bad_request(
+            MSG_BAD_SORT.format(fields=", ".join(SORTABLE_FIELDS)), error_code="invalid_query_string"
+        )
+    descending = match[2] == "-1"
+    columns = [
+        F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_last=True)
+        for column in SORTABLE_FIELDS[match[1]]
+    ]
+    return rows.order_by(*columns, "-pk" if descending else "pk")
+
+
 class UsersView(ManagementView):
-    """``GET /users`` (paged; ``q`` as ``_search`` reads it) and ``POST /users``."""
+    """``GET /users`` (paged; ``q`` as ``_search`` reads it, ``sort``, ``fields``) and ``POST /users``."""
 
     required_scopes = {"GET": "read:users", "POST": "create:users"}
+    selectable_fields = SelectableFields(items="users")
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "q", OpenApiTypes.STR, description='Text, or email:"…", username:"…", user_id:"…"'
+            ),
+            OpenApiParameter(
+                "sort",
+                OpenApiTypes.STR,
+                pattern=SORT_PATTERN,
+                description="<field>:1 or <field>:-1; fields: " + ", ".join(SORTABLE_FIELDS),
+            ),
+        ]
+    )
     def get(self, request, **kwargs) -> Response:
         tenant = request.tenant
-        return paginated(
-            request, _search(request), key="users", render=lambda u: render_user(u, tenant=tenant)
-        )
+        rows = _sorted(request, _search(request))
+        return paginated(request, rows, key="users", render=lambda u: render_user(u, tenant=tenant))
 
     def post(self, request, **kwargs) -> Response:
         body = validated(UserCreateBody, request.data)
@@ -193,6 +270,7 @@ class UserView(ManagementView):
     """``GET``, ``PATCH`` and ``DELETE /users/{id}`` (``auth0|<pk>``)."""
 
     required_scopes = {"GET": "read:users", "PATCH": "update:users", "DELETE": "delete:users"}
+    selectable_fields = SelectableFields(allowed=AUTH0_USER_FIELDS)
 
     def get(self, request, id: str, **kwargs) -> Response:
         return Response(render_user(user_or_404(tenant=request.tenant, user_id=id), tenant=request.tenant))
@@ -230,9 +308,14 @@ class RolesBody(StrictSerializer):
 
 
 class UserRolesView(ManagementView):
-    """``/users/{id}/roles``: list (paged), assign and remove (``{"roles": ["rol_…"]}``)."""
+    """``/users/{id}/roles``: list (paged), assign and remove (``{"roles": ["rol_…"]}``).
+    Auth0's ``*:role_members`` scopes do as well as ``read:users``/``update:users`` here."""
 
-    required_scopes = {"GET": "read:users", "POST": "update:users", "DELETE": "update:users"}
+    required_scopes = {
+        "GET": ("read:users", "read:role_members"),
+        "POST": ("update:users", "create:role_members"),
+        "DELETE": ("update:users", "delete:role_members"),
+    }
 
     def get(self, request, id: str, **kwargs) -> Response:
         user = user_or_404(tenant=request.tenant, user_id=id)

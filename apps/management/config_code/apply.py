@@ -7,6 +7,8 @@ Semantics (modelled on Auth0's Deploy CLI):
   leaves out is not touched. System objects (the Management API, the management client and its
   grants) are never deleted, and an entry naming them is refused.
 - Within an entry, a field left out keeps its current value (a new object gets the default).
+- ``##MANAGEMENT_API##`` names this tenant's Management API wherever the file names an API
+  (``keywords``): an export of one tenant imports into another.
 - One transaction: every write goes through the same service as the admin (which validates and
   records an audit event, actor label ``import``); the first refusal rolls everything back and is
   reported as a ``ConfigError`` naming kind, key and field. A dry run does the same work and rolls
@@ -42,6 +44,7 @@ from apps.management.config_code.export import (
     tenant_settings_export,
     token_rule_export,
 )
+from apps.management.config_code.keywords import MANAGEMENT_API, management_api_from_keyword
 from apps.management.config_code.plan import CREATE, DELETE, UPDATE, Change, Plan
 from apps.management.config_code.schema import (
     APIS,
@@ -55,6 +58,8 @@ from apps.management.config_code.schema import (
     config_check,
     entry_key,
 )
+from apps.management.selectors import management_api_identifier
+from apps.management.services import MANAGEMENT_API_PATH
 from apps.tenants.models import Tenant
 from apps.tenants.services import (
     attack_protection_allowlist_clean,
@@ -81,6 +86,10 @@ MSG_SYSTEM_APPLICATION = (
 )
 MSG_NO_SUCH_APPLICATION = "No application named {name!r} in the file or the tenant."
 MSG_NO_SUCH_API = "No API with identifier {identifier!r} in the file or the tenant."
+MSG_NO_MANAGEMENT_API = f"This tenant has no Management API for {MANAGEMENT_API} to name."
+MSG_LITERAL_MANAGEMENT_API = (
+    f" If it is another tenant's Management API, write {MANAGEMENT_API}: it names this tenant's own."
+)
 MSG_NO_SUCH_SCOPES = "Not defined by the API {identifier}: {scopes}."
 MSG_APP_TYPE_IMMUTABLE = (
     "An application's type cannot change ({before} -> {after}): give it a new name to replace it."
@@ -147,6 +156,7 @@ def tenant_config_import(
     a value a service refuses. With ``dry_run`` every change is made and then rolled back.
     """
     config_check(config)
+    config = management_api_from_keyword(config, identifier=management_api_identifier(tenant_id=tenant.pk))
     importer = _Importer(tenant=tenant, config=config, allow_delete=allow_delete, actor=actor)
     importer.check_references()
     try:
@@ -238,8 +248,14 @@ class _Importer:
             }
 
         def check_api(kind: str, key: str, name: str, identifier: str, scopes: list[str]) -> None:
+            if identifier == MANAGEMENT_API:
+                problems.append(ConfigProblem(kind, key, name, MSG_NO_MANAGEMENT_API))
+                return
             if identifier not in scopes_of:
-                problems.append(ConfigProblem(kind, key, name, MSG_NO_SUCH_API.format(identifier=identifier)))
+                message = MSG_NO_SUCH_API.format(identifier=identifier)
+                if identifier.endswith(f"/{MANAGEMENT_API_PATH}"):
+                    message += MSG_LITERAL_MANAGEMENT_API
+                problems.append(ConfigProblem(kind, key, name, message))
                 return
             unknown = [scope for scope in scopes if scope not in scopes_of[identifier]]
             if unknown:

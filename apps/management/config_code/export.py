@@ -5,7 +5,9 @@ What is left out, on purpose:
   generated again when such an API is created by an import);
 - system objects, managed by Portcullis: the tenant's Management API (``is_system``) and its
   management client, and that client's grants. Import refuses entries that name them and never
-  deletes them. Grants of *your* applications to the Management API are exported;
+  deletes them. Grants of *your* applications to the Management API are exported, with the API
+  written ``##MANAGEMENT_API##`` (``keywords``: its identifier differs per tenant), as are role
+  permissions and token rules that refer to it;
 - users, user grants, keys, logs: data, not configuration.
 """
 
@@ -22,6 +24,7 @@ from apps.accounts.models import Role
 from apps.apis.models import Api
 from apps.applications.models import Application
 from apps.grants.models import ClientGrant
+from apps.management.config_code.keywords import management_api_to_keyword
 from apps.management.config_code.schema import (
     APIS,
     APPLICATIONS,
@@ -33,6 +36,7 @@ from apps.management.config_code.schema import (
     ConfigError,
     ConfigProblem,
 )
+from apps.management.selectors import management_api_identifier
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import (
     tenant_attack_protection,
@@ -178,7 +182,7 @@ def tenant_config_export(*, tenant: Tenant) -> dict[str, Any]:
         .select_related("application", "api")
         .order_by("application__name", "api__identifier")
     )
-    return {
+    config = {
         "version": FORMAT_VERSION,
         TENANT: {
             "name": tenant.name,
@@ -191,6 +195,7 @@ def tenant_config_export(*, tenant: Tenant) -> dict[str, Any]:
         ROLES: [role_export(role) for role in Role.objects.for_tenant(tenant).order_by("name")],
         TOKEN_RULES: [token_rule_export(rule) for rule in rules],
     }
+    return management_api_to_keyword(config, identifier=management_api_identifier(tenant_id=tenant.pk))
 
 
 # --- file formats -----------------------------------------------------------------------------------

@@ -7,12 +7,25 @@ import json
 import pytest
 import yaml
 from django.contrib.auth.hashers import check_password
+from django.core.management import CommandError
 
 from apps.apis.models import Api
 from apps.applications.models import Application
 from apps.audit.models import AuditEvent
+from apps.grants.models import ClientGrant
+from apps.management.config_code.apply import MSG_NO_MANAGEMENT_API, MSG_SYSTEM_API
 from apps.management.config_code.export import tenant_config_export, tenant_settings_export
+from apps.management.config_code.keywords import MANAGEMENT_API
 from apps.management.config_code.plan import NO_CHANGES
+from apps.management.services import management_audience
+from apps.token_rules.models import TokenRule
+from tests.factories import (
+    ApplicationFactory,
+    ClientGrantFactory,
+    RoleFactory,
+    TenantFactory,
+    TokenRuleFactory,
+)
 from tests.management.config_code.conftest import export, import_file, provisioned_tenant
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +148,84 @@ def test_system_objects_are_left_out_and_never_deleted(configured_tenant, tmp_pa
     assert list(Application.objects.filter(tenant=configured_tenant).values_list("is_system", flat=True)) == [
         True
     ]
+
+
+def test_references_to_the_management_api_move_to_another_tenant(configured_tenant, tmp_path):
+    # given tenant A with an application granted part of A's Management API, a role holding one of
+    # its scopes and a token rule for it; and A's export
+    system_api = Api.objects.get(tenant=configured_tenant, is_system=True)
+    worker = Application.objects.get(tenant=configured_tenant, name="Worker")
+    ClientGrantFactory(application=worker, api=system_api, scopes=["read:clients", "read:logs"])
+    RoleFactory(
+        tenant=configured_tenant,
+        name="Auditor",
+        permissions=list(system_api.scopes.filter(value="read:logs")),
+    )
+    TokenRuleFactory(
+        tenant=configured_tenant, name="Management tokens", api=system_api, claims={"https://x/m": "1"}
+    )
+    text = export(configured_tenant.slug)
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    fresh = provisioned_tenant()
+    # when it is imported into a fresh tenant B, then planned again
+    first = import_file(path, fresh.slug)
+    again = import_file(path, fresh.slug, "--dry-run")
+    # then the file names no tenant's Management API but the keyword; B's objects refer to B's own
+    assert system_api.identifier not in text and f"api: '{MANAGEMENT_API}'" in text
+    assert "No changes." not in first.stdout
+    grant = ClientGrant.objects.get(tenant=fresh, application__name="Worker", api__is_system=True)
+    assert grant.api.identifier == management_audience(fresh) != system_api.identifier
+    assert sorted(grant.scopes) == ["read:clients", "read:logs"]
+    auditor = fresh.roles.get(name="Auditor")
+    assert [(s.api.identifier, s.value) for s in auditor.permissions.all()] == [
+        (grant.api.identifier, "read:logs")
+    ]
+    assert TokenRule.objects.get(tenant=fresh, name="Management tokens").api == grant.api
+    # and a second import has nothing left to do; B exports what A did
+    assert again.stdout.strip().endswith(NO_CHANGES)
+    fresh.refresh_from_db()
+    assert _without_client_ids(tenant_config_export(tenant=fresh)) == _without_client_ids(
+        tenant_config_export(tenant=configured_tenant)
+    )
+
+
+def test_the_management_api_itself_cannot_be_imported(configured_tenant, tmp_path):
+    # given a file listing the Management API as an API of its own (by keyword or by identifier)
+    identifier = Api.objects.get(tenant=configured_tenant, is_system=True).identifier
+    for named in (MANAGEMENT_API, identifier):
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump({"apis": [{"identifier": named, "name": "Mine now"}]}))
+        # when / then: refused, naming the entry, and nothing changed
+        with pytest.raises(CommandError) as refused:
+            import_file(path, configured_tenant.slug)
+        assert f"apis {identifier!r}, field 'identifier': {MSG_SYSTEM_API}" in str(refused.value)
+    assert Api.objects.get(tenant=configured_tenant, is_system=True).name == "Portcullis Management API"
+
+
+def test_another_tenants_literal_management_api_is_refused_with_a_hint(configured_tenant, tmp_path):
+    # given a grant naming another tenant's Management API by its identifier (an older export)
+    other = provisioned_tenant()
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump({"client_grants": [{"application": "Worker", "api": management_audience(other)}]})
+    )
+    # when / then
+    with pytest.raises(CommandError) as refused:
+        import_file(path, configured_tenant.slug)
+    assert f"write {MANAGEMENT_API}: it names this tenant's own" in str(refused.value)
+
+
+def test_the_keyword_in_a_tenant_without_a_management_api_is_refused(tmp_path):
+    # given a tenant without a Management API, and a file granting its application the keyword
+    tenant = TenantFactory()
+    ApplicationFactory(tenant=tenant, name="Worker")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump({"client_grants": [{"application": "Worker", "api": MANAGEMENT_API}]}))
+    # when / then
+    with pytest.raises(CommandError) as refused:
+        import_file(path, tenant.slug)
+    assert f"field 'api': {MSG_NO_MANAGEMENT_API}" in str(refused.value)
 
 
 def test_a_created_applications_secret_is_printed_once_and_works(configured_tenant, tmp_path):

@@ -11,7 +11,8 @@ from apps.tenants.models import Tenant
 HEADER = """Portcullis configuration of tenant {slug!r} (manage.py export_tenant {slug}).
 Apply with: manage.py import_tenant <file> --tenant <slug> [--dry-run] [--no-delete]
 No secrets: a client secret is generated when an import creates the application, and printed once.
-client_id is for reference only. The Management API and its management client are not listed."""
+client_id is for reference only. The Management API and its management client are not listed;
+##MANAGEMENT_API## names the Management API of the tenant the file is imported into."""
 
 
 class Command(BaseCommand):
