@@ -356,3 +356,8 @@ MFA_LOCKOUT_SECONDS = int(os.environ.get("MFA_LOCKOUT_SECONDS", "900"))
 # Counted by apps.core.counters: shared by all processes (in Redis with REDIS_URL, else the database).
 DCR_RATE_LIMIT = int(os.environ.get("DCR_RATE_LIMIT", "10"))
 DCR_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("DCR_RATE_LIMIT_WINDOW_SECONDS", "3600"))
+# --- Health (apps/core/health.py) ------------------------------------------------------
+# /health/ready's database and cache checks give up after this many seconds (the database check's
+# connect timeout is whole seconds, at least 2).
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+

@@ -4,9 +4,11 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import TemplateView
 
+from apps.core.health import health_alive, health_ready
+
 
 def _is_protocol_path(request) -> bool:
-    return request.path.startswith("/t/") or request.path == "/healthz"
+    return request.path.startswith(("/t/", "/health/")) or request.path == "/healthz"
 
 
 def page_not_found(request, exception):
@@ -46,6 +48,10 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Served by the lean handler in production (config/urls_lean.py); here for the full stack's
+    # callers (the test server, an ASGI deployment).
+    path("health/alive", health_alive, name="health-alive"),
+    path("health/ready", health_ready, name="health-ready"),
     # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),
