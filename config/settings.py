@@ -375,10 +375,12 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # only for `collectstatic` behind a CDN
+# Where `collectstatic` puts static files (the container image does, at build time). Unset (make
+# run): WhiteNoise serves them straight from the finders, no collectstatic step to forget. Set:
+# WhiteNoise serves the collected files only, indexed once at start-up.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static files straight from the finders: no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
 LOGGING = {
     "version": 1,
