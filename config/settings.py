@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers everything below, and the request line records every answer.
+    "apps.core.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
@@ -90,9 +92,10 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
 
-# The token endpoint and /healthz skip everything above but tenant resolution
-# (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
-LEAN_MIDDLEWARE = ["apps.tenants.middleware.TenantMiddleware"]
+# The token endpoint, introspection and the health probes skip everything above but the request
+# log and tenant resolution (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth,
+# messages or SSL redirect there.
+LEAN_MIDDLEWARE = ["apps.core.request_log.RequestLogMiddleware", "apps.tenants.middleware.TenantMiddleware"]
 LEAN_URLCONF = "config.urls_lean"
 
 ROOT_URLCONF = "config.urls"
@@ -382,11 +385,48 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
+# --- Logging -----------------------------------------------------------------------------
+# Everything goes to stdout, one JSON object per line (LOG_FORMAT=text for a terminal), each
+# record emitted while serving a request stamped with its request id (X-Request-ID, accepted from
+# the caller when sane, else generated, and returned). Every request writes one line to
+# portcullis.request (apps/core/request_log.py: method, path, status, duration, tenant, client id;
+# never a query string, body or credential header); REQUEST_LOG=false turns those lines off.
+# django.request's per-4xx warnings are dropped (the request line says it); its 5xx tracebacks stay.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").lower()
+REQUEST_LOG = env_bool("REQUEST_LOG", True)
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {
+        "json": {"()": "apps.core.request_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "filters": {
+        "request_id": {"()": "apps.core.request_log.RequestIdFilter"},
+        "server_errors_only": {"()": "apps.core.request_log.ServerErrorsOnly"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
+    "loggers": {
+        # Replaces Django's default "django" logger config (console in DEBUG, mail_admins otherwise).
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"filters": ["server_errors_only"]},
+        "portcullis.request": {
+            "handlers": ["stdout"],
+            "level": "INFO" if REQUEST_LOG else "WARNING",
+            "propagate": False,
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
 }
 
 # --- Health (apps/core/health.py) ------------------------------------------------------
