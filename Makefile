@@ -8,6 +8,9 @@ PORT      ?= 8000
 WEB_CONCURRENCY ?= $(shell nproc 2>/dev/null || echo 2)
 export PORT WEB_CONCURRENCY
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portcullis
+# The production environment `manage.py check --deploy` must pass in `make test` (README,
+# "Production deployment"; deploy/configmap.yaml sets the same), with a throwaway SECRET_KEY.
+PRODUCTION_ENV := DEBUG=false HTTPS=true BEHIND_PROXY=true ALLOWED_HOSTS=auth.example.com
 
 # Django 6 needs Python >= 3.12. Take the first interpreter that really runs (pyenv shims
 # exist for versions that are not active), including pyenv's install directories.
@@ -44,6 +47,7 @@ var/secret_key:
 
 run: venv var/secret_key
 	@set -e; export SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}"; \
+	$(PY) manage.py ensure_database; \
 	$(PY) manage.py migrate --noinput -v0; \
 	$(PY) manage.py bootstrap_demo; \
 	echo "Serving on http://127.0.0.1:$(PORT) with $(WEB_CONCURRENCY) workers (Ctrl-C stops)"; \
@@ -58,6 +62,8 @@ test: venv
 	bash .ci/ensure-services.sh; \
 	$(MAKE) --no-print-directory lint; \
 	$(PY) manage.py check --fail-level WARNING; \
+	env $(PRODUCTION_ENV) SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  $(PY) manage.py check --deploy --fail-level WARNING; \
 	$(PY) manage.py makemigrations --check --dry-run; \
 	rc=0; $(PY) -m pytest -p no:cacheprovider -q || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc

@@ -19,24 +19,9 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 # The database named by DATABASE_URL (pytest-django creates test_<name> itself, but
-# manage.py check/makemigrations look at the real one).
+# manage.py check/makemigrations look at the real one): the same command `make run` uses.
 if [ -n "${DATABASE_URL:-}" ] && [ -x .venv/bin/python ]; then
-  .venv/bin/python - <<'PY'
-import os
-from urllib.parse import urlsplit
-
-import psycopg
-from psycopg import sql
-
-url = urlsplit(os.environ["DATABASE_URL"])
-name = url.path.lstrip("/")
-if url.scheme.startswith("postgres") and name:
-    maintenance = url._replace(path="/postgres").geturl()
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"Created database {name}")
-PY
+  .venv/bin/python manage.py ensure_database
 fi
 
 # Redis, for the tests of the shared configuration cache.

@@ -31,6 +31,12 @@ def env_list(name: str, default: str) -> list[str]:
 
 # --- Core ----------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
+# The production switch for the transport: HTTPS=true says browsers and clients reach this server
+# over HTTPS only (directly, or through a TLS-terminating proxy: then also BEHIND_PROXY=true). It
+# turns on the redirect to https, HSTS, Secure cookies and CSP's upgrade-insecure-requests
+# ("Requests, security" below); with DEBUG=false and a real SECRET_KEY, `manage.py check --deploy`
+# is clean (make test checks it).
+HTTPS = env_bool("HTTPS", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -71,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id covers everything below, and the request line records every answer.
+    "apps.core.request_log.RequestLogMiddleware",
     "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -86,9 +94,11 @@ MIDDLEWARE = [
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]
 
-# The token endpoint and /healthz skip everything above but tenant resolution
-# (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth or messages there.
+# The token endpoint, introspection and the health probes skip everything above but the request
+# log and tenant resolution (apps.core.handlers.RoutedWSGIHandler): no session, CSRF, auth,
+# messages or SSL redirect there.
 LEAN_MIDDLEWARE = [
+    "apps.core.request_log.RequestLogMiddleware",
     "apps.core.metrics.RequestMetricsMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
@@ -116,9 +126,22 @@ TEMPLATES = [
 
 # --- Database --------------------------------------------------------------------------
 # Postgres when DATABASE_URL is set; an embedded SQLite file under var/ otherwise (demo only).
-# Persistent connections matter: opening one per request costs the token endpoint 3.5-4x.
+# Persistent connections matter: opening one per request costs the token endpoint 3.5-4x. Each
+# thread that serves requests keeps its own (CONN_MAX_AGE seconds, checked before reuse after a
+# request, so a connection that died with a database restart is replaced, not used): a server
+# holds up to WEB_CONCURRENCY x (THREADS + 2) connections (config/serve.py; the two are the
+# token-log writer and the expired-rows sweeper of each worker). Size Postgres's max_connections
+# for every server process together (README, "Production deployment").
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 CONN_MAX_AGE = int(os.environ.get("CONN_MAX_AGE", "600"))
+# A query running longer than this many milliseconds is cancelled by Postgres: a lock wait or a
+# runaway query must not hold a worker thread and its connection forever. The server sets 15000
+# when it is unset (config/serve.py); manage.py commands have no limit unless it is set (a
+# migration may rewrite a big table; the migration Job says 0 explicitly). Postgres only.
+DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS") or "0")
+# Seconds to wait for a new connection (libpq's connect_timeout, at least 2): a database host that
+# drops packets fails requests after this long instead of hanging them.
+DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", "5"))
 # Server-side parameter binding (psycopg 3): a statement run more than a few times on a
 # connection is prepared once, so Postgres stops re-parsing and re-planning the token path's
 # queries (it halves Postgres's CPU per refresh). Turn it off behind a pooler that cannot keep
@@ -129,7 +152,12 @@ if DATABASE_URL:
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True)
     }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = DATABASE_SERVER_SIDE_BINDING
+        _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+        _db_options["server_side_binding"] = DATABASE_SERVER_SIDE_BINDING
+        # Parameters given in DATABASE_URL's query string (?connect_timeout=..&options=..) win.
+        _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+        if DB_STATEMENT_TIMEOUT_MS > 0:
+            _db_options.setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
 else:
     DATABASES = {
         "default": {
@@ -142,8 +170,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Seconds to wait for Redis to accept a connection or answer a command: an unreachable Redis
+# fails a cache call after this long instead of hanging the request.
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "1"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+                "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # How long a server process may serve tenant, client, API, grant and key data from memory
@@ -319,10 +359,24 @@ TIMESHEETS_RESOURCE_SERVER = {
 # --- Requests, security ------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024  # token requests are tiny; refuse big bodies early
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# Behind a TLS-terminating proxy or load balancer (BEHIND_PROXY=true), its X-Forwarded-Proto says
+# whether the client used https and X-Forwarded-Host which host it asked for: the proxy must set
+# both, overwriting what clients send.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 USE_X_FORWARDED_HOST = env_bool("BEHIND_PROXY", False)
+# HTTPS=true: pages asked for over http are redirected to https, and browsers are told (HSTS) to
+# use https only for HSTS_SECONDS. Health probes are exempt (orchestrators probe the pod over
+# plain HTTP); the lean handler (token endpoint, introspection) never redirects anyway: a client
+# that sent its secret over http has already exposed it, a redirect would only hide the mistake.
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^healthz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
+# includeSubDomains and preload, as `check --deploy` asks: turn them off (false) if subdomains of
+# this host are served over http. preload only matters once the domain is submitted to the list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy on every page of the full stack (the admin, the end-user pages, the
 # sample app; the lean token path has no HTML and skips it). Our templates and Django's admin
@@ -338,6 +392,8 @@ SECURE_CSP = {
     "base-uri": ["'none'"],
     "frame-ancestors": ["'none'"],
 }
+if HTTPS:
+    SECURE_CSP["upgrade-insecure-requests"] = True
 
 # --- I18N, static ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -345,17 +401,61 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # only for `collectstatic` behind a CDN
+# Where `collectstatic` puts static files (the container image does, at build time). Unset (make
+# run): WhiteNoise serves them straight from the finders, no collectstatic step to forget. Set:
+# WhiteNoise serves the collected files only, indexed once at start-up.
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# WhiteNoise serves static files straight from the finders: no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
+# --- Logging -----------------------------------------------------------------------------
+# Everything goes to stdout, one JSON object per line (LOG_FORMAT=text for a terminal), each
+# record emitted while serving a request stamped with its request id (X-Request-ID, accepted from
+# the caller when sane, else generated, and returned). Every request writes one line to
+# portcullis.request (apps/core/request_log.py: method, path, status, duration, tenant, client id;
+# never a query string, body or credential header); REQUEST_LOG=false turns those lines off.
+# django.request's per-4xx warnings are dropped (the request line says it); its 5xx tracebacks stay.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").upper()
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").lower()
+REQUEST_LOG = env_bool("REQUEST_LOG", True)
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "formatters": {
+        "json": {"()": "apps.core.request_log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "filters": {
+        "request_id": {"()": "apps.core.request_log.RequestIdFilter"},
+        "server_errors_only": {"()": "apps.core.request_log.ServerErrorsOnly"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        },
+    },
+    "loggers": {
+        # Replaces Django's default "django" logger config (console in DEBUG, mail_admins otherwise).
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        "django.request": {"filters": ["server_errors_only"]},
+        "portcullis.request": {
+            "handlers": ["stdout"],
+            "level": "INFO" if REQUEST_LOG else "WARNING",
+            "propagate": False,
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
 }
+
+# --- Health (apps/core/health.py) ------------------------------------------------------
+# /health/ready's database and cache checks give up after this many seconds (the database check's
+# connect timeout is whole seconds, at least 2).
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
 
 # --- Sample web app (/sample/) -----------------------------------------------------------
 # The sample "Timesheets web" relying party signs in through the demo tenant with the client
@@ -378,3 +478,29 @@ MFA_LOCKOUT_SECONDS = int(os.environ.get("MFA_LOCKOUT_SECONDS", "900"))
 # Counted by apps.core.counters: shared by all processes (in Redis with REDIS_URL, else the database).
 DCR_RATE_LIMIT = int(os.environ.get("DCR_RATE_LIMIT", "10"))
 DCR_RATE_LIMIT_WINDOW_SECONDS = int(os.environ.get("DCR_RATE_LIMIT_WINDOW_SECONDS", "3600"))
+
+# --- Deployment checks (`manage.py check --deploy`, run by make test) ----------------------
+# What `check --deploy` warns about but this project does on purpose, so that any other warning
+# fails the build. django-oauth-toolkit's RFC 9700 warnings:
+SILENCED_SYSTEM_CHECKS += [
+    # Implicit and password grants: part of the contract (DESIGN.md, Auth0's semantics); each
+    # application may use only the grant types its tenant admin enabled for it.
+    "oauth2_provider.W001",
+    "oauth2_provider.W002",
+    # Access tokens in a URL query (RFC 9700 4.3.2): DOT's gate covers only its protected-resource
+    # views, which we do not use; our userinfo (oauthlib's endpoint) still reads ?access_token=.
+    # Refusing it there is a protocol change left to the OAuth endpoints (known, not deliberate).
+    "oauth2_provider.W004",
+    # RFC 9207 `iss` in authorization responses: apps/oauth/authorization/flow.py adds it itself.
+    "oauth2_provider.W005",
+    # http redirect URIs: loopback redirects of native apps (RFC 8252 7.3) and local development.
+    "oauth2_provider.W008",
+    # PKCE is required for public clients (SPA, native) by PortcullisValidator.is_pkce_required,
+    # which DOT's PKCE_REQUIRED setting cannot express.
+    "oauth2_provider.W010",
+]
+# drf-spectacular's deploy check generates one OpenAPI document for the whole URLconf (the sample
+# app and the tenant prefix as a regex): a document nobody is served. The Management API's
+# document is generated per tenant (apps/management/api/schema.py) and tested, fuzzed included,
+# in tests/management.
+SPECTACULAR_SETTINGS["ENABLE_DJANGO_DEPLOY_CHECK"] = False

@@ -6,13 +6,14 @@ from django.urls import include, path, re_path
 from django.views import defaults
 from django.views.generic import TemplateView
 
+from apps.core.health import health_alive, health_ready
 from apps.core.metrics import metrics_view
 from apps.core.unavailable import is_database_unavailable, unavailable_response
 from apps.dashboard.portal import portal_tenant_switch
 
 
 def _is_protocol_path(request) -> bool:
-    return request.path.startswith("/t/") or request.path == "/healthz"
+    return request.path.startswith(("/t/", "/health/")) or request.path == "/healthz"
 
 
 def page_not_found(request, exception):
@@ -59,6 +60,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("metrics", metrics_view, name="metrics"),
+    # Served by the lean handler in production (config/urls_lean.py); here for the full stack's
+    # callers (the test server, an ASGI deployment).
+    path("health/alive", health_alive, name="health-alive"),
+    path("health/ready", health_ready, name="health-ready"),
     # TenantMiddleware has resolved request.tenant; each app owns its pages under the issuer.
     re_path(r"^t/[a-z0-9-]+/", include("apps.oauth.urls")),
     re_path(r"^t/[a-z0-9-]+/", include("apps.accounts.urls")),

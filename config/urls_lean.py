@@ -2,6 +2,7 @@
 
 from django.urls import re_path
 
+from apps.core.health import health_alive, health_ready
 from apps.core.metrics import metrics_view
 from apps.oauth.views.introspect import introspect_view
 from apps.oauth.views.token import token_view
@@ -16,4 +17,6 @@ urlpatterns = [
     re_path(r"^t/[a-z0-9-]+/oauth/introspect$", introspect_view, name="introspect"),
     re_path(r"^healthz$", healthz, name="healthz"),
     re_path(r"^metrics$", metrics_view, name="metrics"),
+    re_path(r"^health/alive$", health_alive, name="health-alive"),
+    re_path(r"^health/ready$", health_ready, name="health-ready"),
 ]
