@@ -8,6 +8,13 @@
   every migration applied it stops asking (migrations are not unapplied under a running
   server, and reading the migration graph costs tens of milliseconds).
 
+  A database outage is the exception: it hits every process alike, and a process that has
+  loaded configuration keeps issuing machine-to-machine tokens from its cache for
+  ``CONFIG_STALE_IF_ERROR_SECONDS`` (``apps.core.ttlcache``). Taking every pod out of its
+  Service then would turn a database blink into a full outage, so such a process answers 200
+  with ``"status": "degraded"`` and ``"database": "unreachable"`` while its cached
+  configuration is within that window. A process that never loaded any (a new pod) is not ready.
+
 Both are served by the lean handler (``config.urls_lean``): no session, CSRF or auth
 middleware, no SSL redirect (probes speak plain HTTP to the pod). Answers are never cached.
 """
@@ -15,6 +22,7 @@ middleware, no SSL redirect (probes speak plain HTTP to the pod). Answers are ne
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from http import HTTPStatus
 
@@ -23,6 +31,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
+
+from apps.core import ttlcache
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +43,9 @@ RESULT_OK = "ok"
 RESULT_FAILED = "failed"
 RESULT_UNAPPLIED = "unapplied"
 RESULT_SKIPPED = "skipped"  # migrations cannot be read while the database is unreachable
+RESULT_UNREACHABLE = "unreachable"  # down, but this process is serving from its cache
 STATUS_OK = "ok"
+STATUS_DEGRADED = "degraded"
 STATUS_UNAVAILABLE = "unavailable"
 CACHE_PROBE_KEY = "portcullis:health:ready"
 # libpq's connect_timeout counts whole seconds and treats anything below 2 as 2.
@@ -102,6 +114,12 @@ def _attempt[T](name: str, check: Callable[[], T]) -> tuple[bool, T | None]:
         return False, None
 
 
+def _serving_from_cache() -> bool:
+    """Whether this process loaded configuration recently enough to serve it through an outage."""
+    loaded_at = ttlcache.last_load_at
+    return loaded_at > 0 and time.monotonic() - loaded_at <= settings.CONFIG_STALE_IF_ERROR_SECONDS
+
+
 def health_ready(request: HttpRequest) -> JsonResponse:
     """Readiness: database reachable, cache reachable, migrations applied; 503 naming what is not."""
     database_ok, _ = _attempt(CHECK_DATABASE, database_check)
@@ -114,8 +132,11 @@ def health_ready(request: HttpRequest) -> JsonResponse:
     if database_ok:
         read, unapplied = _attempt(CHECK_MIGRATIONS, unapplied_migrations)
         checks[CHECK_MIGRATIONS] = RESULT_FAILED if not read else RESULT_UNAPPLIED if unapplied else RESULT_OK
+    if not database_ok and _serving_from_cache():
+        checks[CHECK_DATABASE] = RESULT_UNREACHABLE
     failed = [name for name, result in checks.items() if result in (RESULT_FAILED, RESULT_UNAPPLIED)]
-    body: dict = {"status": STATUS_UNAVAILABLE if failed else STATUS_OK, "checks": checks}
+    status_word = STATUS_UNAVAILABLE if failed else STATUS_DEGRADED if not database_ok else STATUS_OK
+    body: dict = {"status": status_word, "checks": checks}
     if failed:
         body["failed"] = failed
     status = HTTPStatus.SERVICE_UNAVAILABLE if failed else HTTPStatus.OK

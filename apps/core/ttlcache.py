@@ -42,6 +42,9 @@ STALE_RETRY_SECONDS = 1.0
 # key -> (fresh until, value, servable-if-the-database-fails until), monotonic seconds.
 _store: dict[Hashable, tuple[float, Any, float]] = {}
 _lock = threading.Lock()
+# When a loader last succeeded (monotonic; 0: never): readiness uses it to tell a process that is
+# riding out a database outage on its cache from one that never had anything to serve.
+last_load_at = 0.0
 _sync = {"next_at": 0.0, "generation": None}
 
 
@@ -68,6 +71,8 @@ def get_or_load[T](key: Hashable, loader: Callable[[], T], *, ttl: float | None 
         with _lock:
             _store[key] = (now + STALE_RETRY_SECONDS, hit[1], hit[2])
         return hit[1]
+    global last_load_at
+    last_load_at = now
     if ttl > 0:
         with _lock:
             if len(_store) >= _MAX_ENTRIES:

@@ -3,6 +3,7 @@ processes whose database, cache or migrations are missing."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 import uuid
@@ -12,9 +13,10 @@ from http import HTTPStatus
 import psycopg
 import pytest
 import requests
-from django.db import connection
+from django.db import OperationalError, connection
+from django.test import RequestFactory
 
-from apps.core import health
+from apps.core import health, ttlcache
 from apps.core.handlers import lean_path_re
 from tests.ops.deployfiles import manifest
 from tests.ops.servers import ROOT, closed_port, database_url, python_argv, running_server, server_env
@@ -173,3 +175,26 @@ def test_applied_migrations_are_not_read_again(db, monkeypatch):
 
     # then the answer comes from memory
     assert health.unapplied_migrations() == 0
+
+
+def test_a_process_serving_from_its_cache_stays_ready_through_a_database_outage(db, monkeypatch, settings):
+    # given a process that loaded configuration a moment ago, and a database that stops answering
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 60
+    monkeypatch.setattr(ttlcache, "last_load_at", time.monotonic() - 5)
+    monkeypatch.setattr(health, "database_check", _refused)
+
+    # when the orchestrator asks, then it stays in the Service and says why it is degraded
+    response = health.health_ready(RequestFactory().get("/health/ready"))
+    assert response.status_code == HTTPStatus.OK
+    assert json.loads(response.content)["status"] == "degraded"
+    assert json.loads(response.content)["checks"]["database"] == "unreachable"
+
+    # and once its cache is older than the window, it is not ready any more
+    monkeypatch.setattr(ttlcache, "last_load_at", time.monotonic() - 61)
+    response = health.health_ready(RequestFactory().get("/health/ready"))
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert json.loads(response.content)["failed"] == ["database"]
+
+
+def _refused() -> None:
+    raise OperationalError("connection refused")

@@ -98,6 +98,7 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
             discovery = requests.get(
                 f"{base}/t/{setup.tenant.slug}/.well-known/openid-configuration", timeout=10
             )
+            ready_during = requests.get(f"{base}/health/ready", timeout=10)
             time.sleep(max(0.0, SIZE.outage_seconds - 1.5))
             outage_end = time.monotonic()
             proxy.restore()
@@ -107,6 +108,7 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
                 data={"token": first.json()["access_token"], **_client_auth(setup)},
                 timeout=10,
             )
+            ready_after = requests.get(f"{base}/health/ready", timeout=10)
             time.sleep(1)
 
         # then no request failed with a 500 (or at all), and tokens kept coming during the outage
@@ -126,6 +128,11 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
         assert revocation.json()["error"] == "temporarily_unavailable"
         # and read-only endpoints were served from the cache
         assert discovery.status_code == HTTPStatus.OK
+        # and the server stayed in its Service: ready, saying it serves from its cache
+        assert ready_during.status_code == HTTPStatus.OK, ready_during.text
+        assert ready_during.json()["status"] == "degraded"
+        assert ready_during.json()["checks"]["database"] == "unreachable"
+        assert ready_after.json()["status"] == "ok", ready_after.text
         # and the same process recovered without a restart: the write now succeeds
         assert running.process.poll() is None
         assert revocation_after.status_code == HTTPStatus.OK, revocation_after.text
