@@ -40,11 +40,12 @@ def closed_port() -> int:
     return free_port()
 
 
-def database_url(name: str | None = None) -> str:
-    """A DATABASE_URL for the test database (or database ``name`` on the same server)."""
+def database_url(name: str | None = None, *, host: str | None = None, port: int | None = None) -> str:
+    """A DATABASE_URL for the test database (or database ``name`` on the same server), optionally
+    reached through another host and port (a proxy)."""
     params = connection.settings_dict
     auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
-    host, port = params["HOST"] or "127.0.0.1", params["PORT"] or 5432
+    host, port = host or params["HOST"] or "127.0.0.1", port or params["PORT"] or 5432
     return f"postgres://{auth}@{host}:{port}/{name or params['NAME']}"
 
 
@@ -83,7 +84,11 @@ def server_env(overrides: Mapping[str, str]) -> dict[str, str]:
 class RunningServer:
     base_url: str
     log_path: Path
-    pid: int  # the server's main process (granian, after config.serve exec'd it)
+    process: subprocess.Popen  # the server's main process (granian, after config.serve exec'd it)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def environ(self) -> dict[str, str]:
         """The environment the server process runs with, as the kernel has it."""
@@ -125,7 +130,7 @@ def running_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: granian's workers stop with it
         )
-    server = RunningServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, pid=process.pid)
+    server = RunningServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, process=process)
     try:
         _wait_until_alive(process, server)
         yield server

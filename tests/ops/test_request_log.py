@@ -16,7 +16,7 @@ from http import HTTPStatus
 import pytest
 import requests
 
-from apps.core import health
+from apps.core import health, ttlcache
 from tests.conftest import make_m2m_setup
 from tests.factories import TenantFactory
 from tests.ops.conftest import VIA_INGRESS
@@ -140,6 +140,7 @@ def test_a_5xx_answer_without_an_exception_is_logged_once_with_its_request_id(
         raise ConnectionRefusedError("database down")
 
     monkeypatch.setattr(health, "database_check", unreachable)
+    monkeypatch.setattr(ttlcache, "last_load_at", 0.0)  # a process with nothing cached to serve
 
     # when
     response = http.get("/health/ready", headers={"X-Request-ID": "probe-503"})

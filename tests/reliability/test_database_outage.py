@@ -113,7 +113,7 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
 
         # then no request failed with a 500 (or at all), and tokens kept coming during the outage
         statuses = Counter(status for _, status, _ in load.results)
-        assert set(statuses) == {HTTPStatus.OK}, (statuses, running.log()[-3000:])
+        assert set(statuses) == {HTTPStatus.OK}, (statuses, running.output()[-3000:])
         during = load.between(outage_start + 1.5, outage_end)
         assert len(during) > 20, "tokens must keep being issued during the outage"
         for _, _, token in during[:: max(1, len(during) // 20)]:
@@ -147,7 +147,7 @@ def test_a_database_outage_under_load_keeps_m2m_tokens_flowing_and_answers_write
                 break
             time.sleep(0.5)
         assert logged == issued
-        assert "Traceback" not in running.log()
+        assert "Traceback" not in running.output()
 
 
 def _client_auth(setup) -> dict[str, str]:

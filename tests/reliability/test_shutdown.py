@@ -69,7 +69,7 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_the_token_lo
     # then it exited cleanly; every request sent well before the signal (the server had accepted
     # it) was answered with a token; later ones got a token or found the server gone (a connection
     # still in the kernel's backlog when the server stops listening is reset, never answered badly)
-    assert exit_code == 0, running.log()[-2000:]
+    assert exit_code == 0, running.output()[-2000:]
     before = Counter(outcome for sent_at, outcome in outcomes if sent_at < sigterm_at - IN_FLIGHT_MARGIN)
     around = Counter(outcome for sent_at, outcome in outcomes if sent_at >= sigterm_at - IN_FLIGHT_MARGIN)
     assert set(before) == {str(HTTPStatus.OK)}, before
@@ -80,4 +80,4 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_flushes_the_token_lo
     logged = TokenEvent.objects.filter(
         tenant=setup.tenant, type=TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS
     ).count()
-    assert logged == answered, (logged, answered, running.log()[-2000:])
+    assert logged == answered, (logged, answered, running.output()[-2000:])
