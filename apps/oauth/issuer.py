@@ -8,7 +8,13 @@ from django.http import HttpRequest
 
 def issuer_for_request(request: HttpRequest) -> str:
     """As seen by the client making this request (honours BEHIND_PROXY's forwarded headers)."""
-    return f"{request.scheme}://{request.get_host()}/t/{request.tenant.slug}/"
+    return issuer_seen_from(request, request.tenant)
+
+
+def issuer_seen_from(request: HttpRequest, tenant) -> str:
+    """``tenant``'s issuer on the host this request came to: for pages about a tenant served
+    outside its ``/t/<slug>/`` (the portal's quickstart snippets)."""
+    return f"{request.scheme}://{request.get_host()}/t/{tenant.slug}/"
 
 
 def issuer_for_tenant(tenant) -> str:
