@@ -71,7 +71,10 @@ def test_the_create_form_asks_only_for_tenant_name_and_type(portal_client, alpha
     # when the admin opens "Add application"
     html = page_text(portal_client.get(admin_url("applications_application_add")))
     # then it asks for the tenant, a name and one of four types, each a labelled radio with its use
-    names = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([^"]+)"', html)) - {"csrfmiddlewaretoken", "_save"}
+    names = set(re.findall(r'<(?:input|select|textarea)[^>]* name="([^"]+)"', html)) - {
+        "csrfmiddlewaretoken",
+        "_save",
+    }
     assert names == {"tenant", "name", "app_type"}
     for value, label in [
         ("native", "Native application"),
