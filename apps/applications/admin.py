@@ -42,7 +42,7 @@ from apps.dashboard.admin_base import (
     secret_response,
 )
 from apps.dashboard.forms import UriListField
-from apps.oauth.issuer import issuer_seen_from
+from apps.oauth.issuer import issuer_for_host
 
 AppType = Application.AppType
 
@@ -403,7 +403,7 @@ class ApplicationAdmin(TenantScopedAdmin):
             "opts": self.opts,
             "original": application,
             "application_tabs": self.tabs(request, application, current=TAB_QUICKSTART),
-            "quickstart": quickstart_for(application, issuer=issuer_seen_from(request, application.tenant)),
+            "quickstart": quickstart_for(application, issuer=issuer_for_host(request, application.tenant)),
             "client_grant_add_url": (
                 reverse("admin:grants_clientgrant_add") + f"?application={application.pk}"
                 if application.app_type == AppType.MACHINE_TO_MACHINE

@@ -8,15 +8,15 @@ from django.http import HttpRequest
 
 def issuer_for_request(request: HttpRequest) -> str:
     """As seen by the client making this request (honours BEHIND_PROXY's forwarded headers)."""
-    return issuer_seen_from(request, request.tenant)
-
-
-def issuer_seen_from(request: HttpRequest, tenant) -> str:
-    """``tenant``'s issuer on the host this request came to: for pages about a tenant served
-    outside its ``/t/<slug>/`` (the portal's quickstart snippets)."""
-    return f"{request.scheme}://{request.get_host()}/t/{tenant.slug}/"
+    return f"{request.scheme}://{request.get_host()}/t/{request.tenant.slug}/"
 
 
 def issuer_for_tenant(tenant) -> str:
     """Outside a request (commands, stored audiences): from ``settings.PUBLIC_URL``."""
     return f"{settings.PUBLIC_URL}/t/{tenant.slug}/"
+
+
+def issuer_for_host(request: HttpRequest, tenant) -> str:
+    """``tenant``'s issuer on the host ``request`` came to, from pages outside the tenant's URLs
+    (the portal's snippets and test tokens): the same origin a client on that host would use."""
+    return f"{request.scheme}://{request.get_host()}/t/{tenant.slug}/"
