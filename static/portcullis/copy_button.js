@@ -1,6 +1,7 @@
-// Copy buttons: <button type="button" data-copy-target="ID"> copies the text of the element
-// with that id (a one-time secret, a snippet), and says so in the status element next to it
-// (role="status", read out by screen readers). A real <button>, so Enter and Space work.
+// Copy buttons: <button type="button" hidden data-copy-target="ID"> copies the text of the
+// element with that id (a one-time secret, a snippet), and says so in the status element next to
+// it (role="status", read out by screen readers). A real <button>, so Enter and Space work. The
+// buttons are hidden until this script shows them: without it they could do nothing.
 // The Clipboard API needs a secure context (https, or localhost); elsewhere the text is
 // selected and copied with execCommand, or left selected for Ctrl+C.
 "use strict";
@@ -56,6 +57,12 @@
             announce(button, "Selected: press Ctrl+C (or Cmd+C) to copy.");
         }
     }
+
+    document.addEventListener("DOMContentLoaded", function () {
+        for (const button of document.querySelectorAll("button[data-copy-target]")) {
+            button.hidden = false;
+        }
+    });
 
     document.addEventListener("click", function (event) {
         const button = event.target.closest("button[data-copy-target]");
