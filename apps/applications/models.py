@@ -97,6 +97,22 @@ class Application(AbstractApplication):
     def is_usable(self, request) -> bool:
         return self.is_active
 
+    def get_allowed_schemes(self) -> list[str]:
+        """Schemes DOT may redirect this application to: http(s), and a native app's own schemes.
+
+        RFC 8252 7.1: a native app receives its callback on a private-use scheme
+        (``com.example.app:/callback``). The services only store such URLs for native
+        applications, and never ``javascript:``-like schemes (``apps.applications.uris``), so
+        the schemes of the registered callback and logout URLs are the ones to allow.
+        """
+        from apps.applications.uris import custom_schemes_of
+
+        schemes = list(super().get_allowed_schemes())
+        if self.app_type == self.AppType.NATIVE:
+            registered = [*self.redirect_uris.split(), *self.post_logout_redirect_uris.split()]
+            schemes += [scheme for scheme in custom_schemes_of(registered) if scheme not in schemes]
+        return schemes
+
     def clean(self) -> None:
         """DOT's checks, except that an application may have no callback yet (as in Auth0)."""
         from django.core.exceptions import ValidationError

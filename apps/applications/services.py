@@ -2,6 +2,11 @@
 
 A client secret leaves the server exactly twice: in the return value of
 ``application_create`` and of ``application_secret_rotate``. Only its keyed hash is stored.
+
+Every create and update applies the same rules, whoever calls: Auth0's defaults per type and
+the grant types a type may have (``apps.applications.rules``), and the checks of callback,
+logout and origin URLs (``apps.applications.uris``). Refusals are ``ValidationError``s keyed by
+model field, each message with a code.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from oauth2_provider.models import AbstractApplication
 
+from apps.applications import uris
 from apps.applications.models import Application
+from apps.applications.rules import app_type_defaults, client_type_for, grant_type_errors
 from apps.applications.selectors import client_cache_key
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
@@ -25,24 +32,8 @@ AppType = Application.AppType
 GrantType = Application.GrantType
 AuthMethod = Application.AuthMethod
 
-# Auth0's defaults for a new application of each type.
-DEFAULT_GRANT_TYPES: dict[str, list[str]] = {
-    AppType.REGULAR_WEB: [
-        GrantType.AUTHORIZATION_CODE,
-        GrantType.IMPLICIT,
-        GrantType.REFRESH_TOKEN,
-        GrantType.CLIENT_CREDENTIALS,
-    ],
-    AppType.SPA: [GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT, GrantType.REFRESH_TOKEN],
-    AppType.NATIVE: [GrantType.AUTHORIZATION_CODE, GrantType.IMPLICIT, GrantType.REFRESH_TOKEN],
-    AppType.MACHINE_TO_MACHINE: [GrantType.CLIENT_CREDENTIALS],
-}
-DEFAULT_AUTH_METHOD: dict[str, str] = {
-    AppType.REGULAR_WEB: AuthMethod.CLIENT_SECRET_POST,
-    AppType.SPA: AuthMethod.NONE,
-    AppType.NATIVE: AuthMethod.NONE,
-    AppType.MACHINE_TO_MACHINE: AuthMethod.CLIENT_SECRET_POST,
-}
+# What decides which grant types fit: a change to any of them re-checks the grant types.
+_GRANT_RULE_INPUTS = frozenset({"grant_types", "token_endpoint_auth_method", "is_first_party"})
 MUTABLE_FIELDS = frozenset(
     {
         "name",
@@ -72,11 +63,7 @@ def generate_client_secret() -> str:
 
 def _apply_derived_fields(application: Application) -> None:
     """Keep DOT's own single-valued fields consistent with our Auth0-style settings."""
-    application.client_type = (
-        AbstractApplication.CLIENT_PUBLIC
-        if application.token_endpoint_auth_method == AuthMethod.NONE
-        else AbstractApplication.CLIENT_CONFIDENTIAL
-    )
+    application.client_type = client_type_for(application.token_endpoint_auth_method)
     application.authorization_grant_type = (
         AbstractApplication.GRANT_CLIENT_CREDENTIALS
         if application.app_type == AppType.MACHINE_TO_MACHINE
@@ -88,21 +75,56 @@ def _invalidate(application: Application) -> None:
     ttlcache.invalidate(client_cache_key(application.tenant_id, application.client_id))
 
 
+Errors = dict[str, list[ValidationError]]
+
+
 def _set_uris(
     application: Application,
     *,
     callbacks: Iterable[str] | None,
     allowed_origins: Iterable[str] | None,
     logout_urls: Iterable[str] | None = None,
-):
-    if callbacks is not None:
-        application.redirect_uris = " ".join(callbacks)
-    if allowed_origins is not None:
-        application.allowed_origins = " ".join(allowed_origins)
-    if (
-        logout_urls is not None
-    ):  # Auth0's "Allowed Logout URLs": RP-initiated logout's post_logout_redirect_uri
-        application.post_logout_redirect_uris = " ".join(logout_urls)
+) -> Errors:
+    """Set the URL lists given (None: leave it), each checked entry by entry (``apps.applications.uris``).
+
+    A list with a bad entry is not set; its errors, one per bad entry, are returned under the
+    model field's name. Auth0's "Allowed Logout URLs" are RP-initiated logout's
+    ``post_logout_redirect_uri`` values.
+    """
+    errors: Errors = {}
+    given = {uris.CALLBACKS: callbacks, uris.ALLOWED_ORIGINS: allowed_origins, uris.LOGOUT_URLS: logout_urls}
+    for kind, values in given.items():
+        if values is None:
+            continue
+        values = list(values)
+        refused = uris.uri_list_errors(values, kind=kind, app_type=application.app_type)
+        if refused:
+            errors[uris.MODEL_FIELDS[kind]] = refused
+        else:
+            setattr(application, uris.MODEL_FIELDS[kind], " ".join(values))
+    return errors
+
+
+def _check_grant_types(application: Application) -> Errors:
+    refused = grant_type_errors(
+        app_type=application.app_type,
+        grant_types=list(application.grant_types),
+        token_endpoint_auth_method=application.token_endpoint_auth_method,
+        is_first_party=application.is_first_party,
+    )
+    return {"grant_types": refused} if refused else {}
+
+
+def _full_clean(application: Application, errors: Errors) -> None:
+    """The model's validation (DOT's and ours) and the services' own, reported together."""
+    errors = {field: list(messages) for field, messages in errors.items()}
+    try:
+        application.full_clean(exclude=["client_secret", "user"])
+    except ValidationError as exc:
+        for field, messages in exc.error_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -130,16 +152,15 @@ def application_create(
     ``is_dynamically_registered`` marks a client created through RFC 7591 registration
     (``apps.oauth.registration``); ``audit_data`` adds to the audit event (e.g. the caller's IP).
     """
-    if app_type not in AppType.values:
-        raise ValidationError({"app_type": f"Unknown application type: {app_type!r}"})
+    defaults = app_type_defaults(app_type)
     client_secret = generate_client_secret()
     application = Application(
         tenant=tenant,
         name=name,
         app_type=app_type,
         description=description,
-        grant_types=list(grant_types if grant_types is not None else DEFAULT_GRANT_TYPES[app_type]),
-        token_endpoint_auth_method=token_endpoint_auth_method or DEFAULT_AUTH_METHOD[app_type],
+        grant_types=list(grant_types if grant_types is not None else defaults.grant_types),
+        token_endpoint_auth_method=token_endpoint_auth_method or defaults.token_endpoint_auth_method,
         is_first_party=is_first_party,
         is_system=is_system,
         is_dynamically_registered=is_dynamically_registered,
@@ -148,9 +169,12 @@ def application_create(
         client_secret=client_secret,
         hash_client_secret=True,
     )
-    _set_uris(application, callbacks=callbacks, allowed_origins=allowed_origins, logout_urls=logout_urls)
+    errors = _set_uris(
+        application, callbacks=callbacks, allowed_origins=allowed_origins, logout_urls=logout_urls
+    )
+    errors |= _check_grant_types(application)
     _apply_derived_fields(application)
-    application.full_clean(exclude=["client_secret", "user"])
+    _full_clean(application, errors)
     application.save()
     audit_record(
         tenant=tenant,
@@ -166,18 +190,22 @@ def application_create(
 @transaction.atomic
 def application_update(*, application: Application, actor=None, **changes) -> Application:
     changed = sorted(changes)
-    uris = {
+    lists = {
         key: changes.pop(key) for key in ("callbacks", "allowed_origins", "logout_urls") if key in changes
     }
     assign_changes(application, changes, allowed=MUTABLE_FIELDS, what="an application")
-    _set_uris(
+    errors = _set_uris(
         application,
-        callbacks=uris.get("callbacks"),
-        allowed_origins=uris.get("allowed_origins"),
-        logout_urls=uris.get("logout_urls"),
+        callbacks=lists.get("callbacks"),
+        allowed_origins=lists.get("allowed_origins"),
+        logout_urls=lists.get("logout_urls"),
     )
+    # Grant types are checked when something they depend on changes: an older row that predates
+    # a rule can still be renamed, and is told about the rule when its grant types are edited.
+    if _GRANT_RULE_INPUTS.intersection(changed):
+        errors |= _check_grant_types(application)
     _apply_derived_fields(application)
-    application.full_clean(exclude=["client_secret", "user"])
+    _full_clean(application, errors)
     application.save()
     audit_record(
         tenant=application.tenant,

@@ -1,4 +1,7 @@
-"""Applications in the admin: the client secret is shown once, rotation, updates through the service."""
+"""Applications in the admin: the client secret is shown once, rotation, updates through the service.
+
+The pages themselves (create by type, tabs, Quickstart...): ``test_application_pages.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +16,7 @@ from tests.dashboard.conftest import admin_url, shown_secret
 
 
 def _add_form(tenant, **overrides) -> dict:
-    data = {
-        "tenant": tenant.pk,
-        "name": "Nightly export",
-        "app_type": Application.AppType.MACHINE_TO_MACHINE,
-        "description": "",
-        "is_first_party": "on",
-        "token_endpoint_auth_method": "",
-        "redirect_uris": "",
-        "allowed_origins": "",
-    }
+    data = {"tenant": tenant.pk, "name": "Nightly export", "app_type": Application.AppType.MACHINE_TO_MACHINE}
     return data | overrides
 
 
@@ -33,6 +27,7 @@ def _pages_after(client, application: Application) -> list[str]:
         admin_url("applications_application_changelist"),
         admin_url("applications_application_history", application.pk),
         admin_url("applications_application_rotate_secret", application.pk),
+        admin_url("applications_application_quickstart", application.pk),
         admin_url("audit_auditevent_changelist"),
     ]
     pages = []
@@ -74,44 +69,6 @@ def test_create_with_the_save_and_continue_button_still_shows_the_secret_page(po
     # then they still get the secret page (not a redirect that would lose the secret)
     assert response.status_code == HTTPStatus.OK
     assert shown_secret(response.content.decode())
-
-
-def test_create_uses_the_types_defaults_and_the_chosen_grant_types(portal_client, alpha):
-    # given a portal admin
-    # when they create a web app choosing its grant types and callbacks
-    response = portal_client.post(
-        admin_url("applications_application_add"),
-        _add_form(
-            alpha.tenant,
-            name="Web",
-            app_type=Application.AppType.REGULAR_WEB,
-            grant_types=[Application.GrantType.AUTHORIZATION_CODE, Application.GrantType.REFRESH_TOKEN],
-            redirect_uris="https://app.example.com/callback\r\nhttps://app.example.com/other",
-        ),
-    )
-    # then the application has them
-    assert response.status_code == HTTPStatus.OK
-    application = Application.objects.get(tenant=alpha.tenant, name="Web")
-    assert application.grant_types == ["authorization_code", "refresh_token"]
-    assert application.redirect_uris.split() == [
-        "https://app.example.com/callback",
-        "https://app.example.com/other",
-    ]
-
-
-def test_invalid_callback_from_the_service_is_a_form_error(portal_client, alpha):
-    # given a portal admin
-    # when they give a callback the service's validation refuses
-    response = portal_client.post(
-        admin_url("applications_application_add"),
-        _add_form(
-            alpha.tenant, name="Bad", app_type=Application.AppType.REGULAR_WEB, redirect_uris="ftp://x y"
-        ),
-    )
-    # then the form shows the error and nothing is created
-    assert response.status_code == HTTPStatus.OK
-    assert 'class="errorlist' in response.content.decode()
-    assert not Application.objects.filter(name="Bad").exists()
 
 
 def test_rotate_shows_a_new_secret_once_and_the_old_one_stops_working(portal_client, portal_admin, alpha):

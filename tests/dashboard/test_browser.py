@@ -54,7 +54,7 @@ def test_portal_admin_registers_an_m2m_app_whose_secret_works(page: Page, live_s
     page.goto(f"{base}/admin/applications/application/add/")
     page.select_option("#id_tenant", str(tenant.pk))
     page.fill("#id_name", "Reports exporter")
-    page.select_option("#id_app_type", Application.AppType.MACHINE_TO_MACHINE.value)
+    page.check(f"input[name=app_type][value={Application.AppType.MACHINE_TO_MACHINE.value}]")
     page.click("input[name=_save]")
 
     # then the secret is on the page, exactly once

@@ -83,6 +83,11 @@ def test_create_returns_the_secret_once_and_reads_never(mgmt):
 @pytest.mark.parametrize(
     ("app_type", "grant_types", "auth_method"),
     [
+        (
+            "regular_web",
+            ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+            "client_secret_post",
+        ),
         ("non_interactive", ["client_credentials"], "client_secret_post"),
         ("spa", ["authorization_code", "implicit", "refresh_token"], "none"),
         ("native", ["authorization_code", "implicit", "refresh_token"], "none"),

@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from apps.applications import uris
 from apps.applications.models import Application
 from apps.oauth.registration import errors
 from apps.oauth.registration.metadata import ClientMetadata
@@ -29,7 +30,7 @@ CHECKED = ClientMetadata(
             {"redirect_uris": ("ftp://partner.example.com/cb",)},
             errors.InvalidRedirectUri,
             errors.MSG_REDIRECT_URI_INVALID.format(
-                reason="redirect uri URI Validation error. invalid_scheme: ftp://partner.example.com/cb"
+                reason=uris.MSG_SCHEME.format(uri="ftp://partner.example.com/cb", scheme="ftp")
             ),
             id="redirect URI the model refuses",
         ),

@@ -389,10 +389,13 @@ def test_a_client_with_a_secret_may_use_either_secret_method(http, m2m, register
 
 
 def test_a_public_client_that_sends_a_secret_is_refused(http, m2m):
-    # given a client registered as public (no secret)
-    application_update(application=m2m.application, token_endpoint_auth_method=AuthMethod.NONE)
+    # given a client registered as public (no secret; a SPA: client credentials need a secret)
+    spa = ApplicationFactory(tenant=m2m.tenant, app_type=AppType.SPA)
+    assert spa.token_endpoint_auth_method == AuthMethod.NONE
     # when it sends the secret it was once given
-    response = http.post(m2m.token_path(), data=m2m.form())
+    response = http.post(
+        m2m.token_path(), data=m2m.form(client_id=spa.client_id, client_secret=spa.plaintext_secret)
+    )
     # then
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert response.json()["error_description"] == errors.MSG_PUBLIC_CLIENT_SECRET
