@@ -20,11 +20,12 @@ def test_candidates_are_the_tenants_apps_that_can_use_client_credentials_or_hold
     web = ApplicationFactory(tenant=tenant, name="Web", app_type=AppType.REGULAR_WEB)
     ApplicationFactory(tenant=tenant, name="SPA", app_type=AppType.SPA)
     ApplicationFactory(tenant=tenant, name="Native", app_type=AppType.NATIVE)
-    ApplicationFactory(
-        tenant=tenant,
-        name="Public with client credentials",
-        app_type=AppType.REGULAR_WEB,
-        token_endpoint_auth_method=AuthMethod.NONE,
+    # a row saved before the application rules refused this combination
+    public = ApplicationFactory(
+        tenant=tenant, name="Public with client credentials", app_type=AppType.REGULAR_WEB
+    )
+    Application.objects.filter(pk=public.pk).update(
+        token_endpoint_auth_method=AuthMethod.NONE, client_type="public"
     )
     legacy = ApplicationFactory(
         tenant=tenant, name="Legacy", app_type=AppType.REGULAR_WEB, grant_types=[GrantType.AUTHORIZATION_CODE]
