@@ -77,7 +77,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"]),
+            # The events page's filters (apps.dashboard.selectors.event_querysets): each reads the
+            # newest matching rows of one tenant along one of these, however large the trail.
+            models.Index(fields=["tenant", "type", "-created_at"]),
+            models.Index(fields=["tenant", "target", "-created_at"]),
+            models.Index(fields=["tenant", "actor_label", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.target}"
@@ -126,7 +133,52 @@ class TokenEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"]),
+            # The events page's filters by application and by type. They cost the background
+            # flush (not the token request) a little more work per inserted row.
+            models.Index(fields=["tenant", "client_id", "-created_at"]),
+            models.Index(fields=["tenant", "type", "-created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.client_id}"
+
+
+class HourlyRollup(models.Model):
+    """How many events of one kind one tenant had in one hour: what the dashboard's charts read.
+
+    Kept up to date as events are written (``apps.audit.rollups``): the token log adds each
+    batch's counts when it flushes, ``audit_record`` adds each audit event's. The charts read
+    at most hours x metrics rows, whatever the size of the raw log, and the counts outlive the
+    raw rows (pruning the log leaves its history on the charts). ``key`` is the event's type
+    code (``seccft``, ``user.blocked``...), so a metric can be broken down by it.
+    """
+
+    class Metric(models.TextChoices):
+        TOKENS_ISSUED = "tokens.issued", "Tokens issued"
+        TOKENS_REFUSED = "tokens.refused", "Token requests refused"
+        TOKENS_REVOKED = "tokens.revoked", "Tokens revoked"
+        TOKENS_OTHER = "tokens.other", "Other token log events"
+        LOGINS = "logins.succeeded", "Sign-ins"
+        LOGINS_FAILED = "logins.failed", "Failed sign-ins"
+        ACCOUNTS_BLOCKED = "accounts.blocked", "Accounts blocked (attack protection or an admin)"
+        IPS_THROTTLED = "ips.throttled", "IPs throttled"
+        EVENTS_OTHER = "events.other", "Other audit events (configuration changes...)"
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField(help_text="Start of the hour (UTC).")
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    key = models.CharField(max_length=64, blank=True, help_text="The event type code counted.")
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # The upsert's conflict target (apps.audit.rollups); also the index of a tenant's charts.
+            models.UniqueConstraint(fields=["tenant", "metric", "hour", "key"], name="audit_rollup_bucket"),
+        ]
+        # Every tenant's charts at once (a superuser's dashboard).
+        indexes = [models.Index(fields=["metric", "hour"], name="audit_rollup_metric_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.metric}/{self.key} {self.hour:%Y-%m-%d %H:00}: {self.count}"

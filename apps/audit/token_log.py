@@ -7,6 +7,10 @@ the last interval are lost if the process is killed outright (SIGKILL, power los
 graceful stop flushes. ``TOKEN_LOG_FLUSH_SECONDS = 0`` writes each event synchronously.
 If the database is unreachable, events wait in the queue (up to ``MAX_QUEUED``, then the
 oldest are dropped with a logged warning) and the next flush retries.
+
+Each batch also adds its counts to the dashboard's hourly roll-ups (``apps.audit.rollups``),
+with one upsert in the same transaction as the insert: the counts and the rows are written
+together or not at all.
 """
 
 from __future__ import annotations
@@ -18,10 +22,18 @@ from collections import deque
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from apps.audit.models import TokenEvent
+from apps.audit.rollups import hourly_rollups_add, token_event_buckets
 from apps.core import metrics
 
 logger = logging.getLogger(__name__)
@@ -38,7 +50,7 @@ def token_event_record(*, tenant_id: int, type: str, **fields: Any) -> None:
     global _dropped
     event = {"tenant_id": tenant_id, "type": type, "created_at": timezone.now(), **fields}
     if settings.TOKEN_LOG_FLUSH_SECONDS <= 0:
-        TokenEvent.objects.create(**event)
+        _write([event])
         return
     if len(_queue) >= MAX_QUEUED:
         _queue.popleft()
@@ -56,7 +68,7 @@ def flush() -> int:
         if not batch:
             return 0
         try:
-            TokenEvent.objects.bulk_create([TokenEvent(**event) for event in batch], batch_size=1000)
+            _write(batch)
         except (OperationalError, InterfaceError) as error:
             # The database is unreachable: keep the events for the next flush. One line, no
             # traceback: an outage is expected to last several flushes.
@@ -75,6 +87,13 @@ def flush() -> int:
             logger.warning("Token log: dropped %d events while the database was unreachable", _dropped)
             _dropped = 0
         return len(batch)
+
+
+def _write(batch: list[dict[str, Any]]) -> None:
+    """Insert the events and add their counts to the hourly roll-ups, in one transaction."""
+    with transaction.atomic():
+        TokenEvent.objects.bulk_create([TokenEvent(**event) for event in batch], batch_size=1000)
+        hourly_rollups_add(token_event_buckets(batch))
 
 
 def _start_flusher() -> None:
