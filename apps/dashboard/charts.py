@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH, HEIGHT = 480, 190
-# Room for the y axis labels on the left and the x axis labels below.
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 44, 6, 10, 24
+# The viewBox: about the size a chart is shown at (half the dashboard, or a phone's width), so
+# that its 12-13px text stays readable when the SVG is scaled to fit.
+WIDTH, HEIGHT = 400, 180
+# Room for the y axis labels on the left, the x axis labels below, and half the last one on the right.
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 40, 20, 10, 24
 BAR_FILL = 0.72  # of each category's band; the rest is the gap between bars
 
 _SVG = (
