@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.apps import apps as django_apps
@@ -134,12 +134,13 @@ class RebuildResult:
 
 @transaction.atomic
 def hourly_rollups_rebuild(*, since: datetime | None = None, apps: Any = django_apps) -> list[RebuildResult]:
-    """Recompute the roll-ups from the raw logs, from ``since``'s hour on (default: the oldest raw event).
+    """Recompute the roll-ups from the raw logs, from ``since``'s hour on.
 
     Idempotent: each log's metrics from that hour on are deleted and counted again, in one
     transaction. Hours before it are left alone, so roll-ups whose raw rows were pruned keep
-    their counts; after pruning mid-hour, pass a ``since`` past that hour, or its count shrinks
-    to what is left of it. ``apps`` is the model registry (a migration passes its historical one).
+    their counts. Without ``since``, each log is recounted from its oldest event's hour, or from
+    the hour after it when roll-ups already count that hour (it may have been pruned in part).
+    ``apps`` is the model registry (a migration passes its historical one).
     """
     rollup_model = apps.get_model("audit", "HourlyRollup")
     results = []
@@ -148,11 +149,18 @@ def hourly_rollups_rebuild(*, since: datetime | None = None, apps: Any = django_
         ("audit trail", apps.get_model("audit", "AuditEvent"), audit_metric, AUDIT_LOG_METRICS),
     ):
         events = model.objects.filter(tenant__isnull=False)
-        start = since or events.aggregate(oldest=Min("created_at"))["oldest"]
-        if start is None:
-            results.append(RebuildResult(log=log, since=None, events=0, rows=0))
-            continue
-        start = hour_of(start)
+        if since is not None:
+            start = hour_of(since)
+        else:
+            oldest = events.aggregate(oldest=Min("created_at"))["oldest"]
+            if oldest is None:
+                results.append(RebuildResult(log=log, since=None, events=0, rows=0))
+                continue
+            start = hour_of(oldest)
+            # Log retention (apps.audit.retention) deletes by the minute, so the oldest hour left
+            # may be only part of what was counted: when roll-ups already count it, keep them.
+            if rollup_model.objects.filter(metric__in=metrics, hour__lte=start).exists():
+                start += timedelta(hours=1)
         rollup_model.objects.filter(metric__in=metrics, hour__gte=start).delete()
         grouped = (
             events.filter(created_at__gte=start)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.applications.models import Application
-from apps.dashboard.admin_base import member_tenant_ids, scope_to_tenants
+from apps.dashboard.admin_base import may_write, member_tenant_ids, scope_to_tenants
 from apps.dashboard.charts import Series, stacked_bar_chart
 from apps.dashboard.event_forms import EventFilterForm
 from apps.dashboard.portal import portal_tenant
@@ -43,13 +43,11 @@ APPLICATION_SUGGESTIONS = 200
 
 
 def scope_tenant_ids(request: HttpRequest) -> frozenset[int] | None:
-    """The tenants the portal's pages show: the working tenant, or every one of a superuser's (None).
+    """The tenants the portal's pages show: the working tenant, or every one for a superuser (None).
 
-    A member without any tenant gets an empty set, and sees nothing.
+    The same scope as every admin list (``admin_base.member_tenant_ids``): a member without any
+    tenant gets an empty set, and sees nothing.
     """
-    tenant = portal_tenant(request)
-    if tenant is not None:
-        return frozenset({tenant.pk})
     return member_tenant_ids(request)
 
 
@@ -98,10 +96,15 @@ def _token_series(buckets: list[TokenBucket]) -> list[Series]:
     ]
 
 
-def _first_steps(tenant_ids: frozenset[int] | None, counts: TenantCounts) -> list[dict[str, Any]]:
-    """What a tenant without any token does first, each step with its page and whether it is done."""
+def _first_steps(
+    request: HttpRequest, tenant_ids: frozenset[int] | None, counts: TenantCounts
+) -> list[dict[str, Any]]:
+    """What a tenant without any token does first, each step with its page and whether it is done.
+
+    A read-only member gets the steps without links to pages they may not use.
+    """
     has_grant = scope_to_tenants(ClientGrant.objects.filter(api__is_system=False), tenant_ids).exists()
-    return [
+    steps = [
         {"text": "Create an API and its permissions (scopes)", "url": reverse("admin:apis_api_add"),
          "done": counts.apis > 0},
         {"text": "Create an application (machine to machine, to start with)",
@@ -112,6 +115,10 @@ def _first_steps(tenant_ids: frozenset[int] | None, counts: TenantCounts) -> lis
         {"text": "Request a token with its client ID and secret (the API's “Test” tab shows how)",
          "url": "", "done": False},
     ]  # fmt: skip
+    if not may_write(request):
+        for step in steps:
+            step["url"] = ""
+    return steps
 
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
@@ -134,7 +141,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "time_zone": timezone.get_current_timezone_name(),
     }
     if context["no_tokens"]:
-        context["first_steps"] = _first_steps(tenant_ids, counts)
+        context["first_steps"] = _first_steps(request, tenant_ids, counts)
     else:
         context["chart_hourly"] = _hourly_chart(activity.hourly)
         context["chart_daily"] = _daily_chart(activity.daily)

@@ -246,7 +246,9 @@ def test_rebuild_counts_the_raw_logs_and_is_idempotent(db):
     HourlyRollup.objects.all().delete()  # (the tenants' creation events are not part of this test)
     AuditEvent.objects.all().delete()
     _raw_log(tenant, other)
-    HourlyRollup.objects.create(tenant=tenant, hour=H10, metric=Metric.TOKENS_ISSUED, key="seccft", count=999)
+    HourlyRollup.objects.create(
+        tenant=tenant, hour=H11, metric=Metric.TOKENS_REFUSED, key="feccft", count=999
+    )
     expected = {
         (tenant.pk, H10, Metric.TOKENS_ISSUED, "seccft"): 3,
         (tenant.pk, H11, Metric.TOKENS_REFUSED, "feccft"): 1,
@@ -274,8 +276,8 @@ def test_rebuild_gives_what_the_live_path_counted(queued_token_log, db):
     for _ in range(2):
         audit_record(tenant=tenant, type=AuditEvent.Type.USER_LOGIN_FAILED, target="eve")
     live = rollup_counts()
-    # when rebuilt from the raw logs
-    call_command("rollups_rebuild", stdout=io.StringIO())
+    # when rebuilt from the raw logs, all of them
+    call_command("rollups_rebuild", "--since", "2026-11-30", stdout=io.StringIO())
     # then nothing changes
     assert rollup_counts() == live
 
@@ -292,6 +294,24 @@ def test_rebuild_keeps_the_counts_of_pruned_hours(queued_token_log, db):
     # then the older hour keeps its count
     assert rollup_counts(metric=Metric.TOKENS_ISSUED) == {
         (tenant.pk, H10, Metric.TOKENS_ISSUED, "seccft"): 2,
+        (tenant.pk, H11, Metric.TOKENS_ISSUED, "seccft"): 1,
+    }
+
+
+def test_rebuild_keeps_the_count_of_an_hour_pruned_in_part(queued_token_log, db):
+    # given three counted events in one hour, and one the next
+    tenant = TenantFactory()
+    for minute in (10, 20, 30, 70):
+        token_log.token_event_record(
+            tenant_id=tenant.pk, type="seccft", created_at=H10 + timedelta(minutes=minute)
+        )
+    token_log.flush()
+    # when retention deletes the rows before 10:25 (mid-hour), and the roll-ups are rebuilt
+    TokenEvent.objects.filter(created_at__lt=H10 + timedelta(minutes=25)).delete()
+    call_command("rollups_rebuild", stdout=io.StringIO())
+    # then the hour pruned in part keeps its count of three
+    assert token_counts() == {
+        (tenant.pk, H10, Metric.TOKENS_ISSUED, "seccft"): 3,
         (tenant.pk, H11, Metric.TOKENS_ISSUED, "seccft"): 1,
     }
 

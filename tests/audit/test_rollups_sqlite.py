@@ -43,7 +43,7 @@ def counts():
     )
 
 live = counts()
-hourly_rollups_rebuild()
+hourly_rollups_rebuild(since=h10)
 print(json.dumps({"live": live, "rebuilt": counts()}))
 """
 

@@ -29,8 +29,9 @@ def parse_since(value: str) -> datetime:
 class Command(BaseCommand):
     help = (
         "Recount the dashboard's hourly roll-ups from the token log and the audit trail. Idempotent. "
-        "Hours before --since (default: the oldest raw event) keep their counts, so history whose raw "
-        "rows were pruned stays on the charts."
+        "Hours before --since keep their counts, so history whose raw rows were pruned stays on the "
+        "charts. Default: from each log's oldest event's hour (the hour after it if roll-ups already "
+        "count that hour, which log retention may have pruned in part)."
     )
 
     def add_arguments(self, parser) -> None:
