@@ -17,6 +17,8 @@ from apps.audit import token_log
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.dashboard.selectors import dashboard_activity
+from apps.tenants.models import TenantMembership
+from apps.tenants.services import membership_add
 from tests.accounts.test_csp import INLINE_CODE_RE
 from tests.dashboard.conftest import PORTAL_PASSWORD, TenantWorld, admin_url
 from tests.factories import ApiFactory, ApplicationFactory, TenantFactory, UserFactory
@@ -128,6 +130,22 @@ def test_a_fresh_tenant_gets_first_steps_instead_of_charts(db):
     assert admin_url("applications_application_add") in html
     assert 'class="pc-chart"' not in html
     assert [step["done"] for step in response.context["first_steps"]] == [False, False, False, False]
+
+
+def test_a_read_only_member_gets_the_first_steps_without_links_to_add_pages(db):
+    # given a read-only member of a fresh tenant
+    tenant = TenantFactory(slug="look-only")
+    reader = portal_admin_create(username="reader", password=PORTAL_PASSWORD, tenants=[])
+    membership_add(tenant=tenant, user=reader, role=TenantMembership.Role.READ_ONLY)
+    client = Client()
+    client.force_login(reader)
+    # when
+    response = client.get(admin_url("index"))
+    # then the steps are there, as text only
+    html = response.content.decode()
+    assert 'id="dashboard-empty"' in html
+    assert [step["url"] for step in response.context["first_steps"]] == ["", "", "", ""]
+    assert admin_url("apis_api_add") not in html
 
 
 def test_the_first_steps_tick_off_what_is_done(portal_client, alpha):
