@@ -11,8 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.audit.models import AuditEvent, TokenEvent
+from apps.audit.models import AuditEvent, HourlyRollup, TokenEvent
 from apps.audit.retention import AUDIT_EVENTS, TOKEN_EVENTS, log_rows_prune
+from apps.audit.token_log import token_event_record
 from apps.oauth.cleanup import expired_rows_sweep
 from tests.factories import AuditEventFactory, TenantFactory, TokenEventFactory
 
@@ -101,3 +102,31 @@ def test_purge_expired_prunes_the_logs_too(settings, tenant):
     assert "token_events         2" in out.getvalue()
     assert "audit_events         2" in out.getvalue()
     assert not TokenEvent.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_the_dashboards_roll_ups_survive_pruning(settings, tenant):
+    # given token events written through the token log (which counts them into the hourly
+    # roll-ups), and then aged past retention
+    settings.LOG_RETENTION_DAYS = 30
+    for _ in range(3):
+        token_event_record(
+            tenant_id=tenant.pk, type=TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS, client_id="c"
+        )
+    TokenEvent.objects.filter(tenant=tenant).update(created_at=timezone.now() - timedelta(days=31))
+    counted = _issued(tenant)
+    assert counted == 3
+
+    # when the logs are pruned
+    assert log_rows_prune()[TOKEN_EVENTS] == 3
+
+    # then the raw rows are gone and the charts' counts are not
+    assert not TokenEvent.objects.filter(tenant=tenant).exists()
+    assert _issued(tenant) == counted
+
+
+def _issued(tenant) -> int:
+    return sum(
+        HourlyRollup.objects.filter(tenant=tenant, metric=HourlyRollup.Metric.TOKENS_ISSUED).values_list(
+            "count", flat=True
+        )
+    )
