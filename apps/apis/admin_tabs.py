@@ -2,8 +2,9 @@
 
 The forms and the page state of each tab; ``ApiAdmin`` (``apps.apis.admin``) owns the URLs, the
 permission checks and the service calls. Every tab is a plain HTML page whose forms work without
-JavaScript; ``static/portcullis/api_tabs.js`` only adds copy buttons and folds the scope
-checkboxes of applications that are switched off.
+JavaScript; ``static/portcullis/api_tabs.js`` only folds the scope checkboxes of applications
+that are switched off, and ``static/portcullis/copy_button.js`` (the portal's one copy button)
+adds the Test tab's copy buttons.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def test_admin_adds_a_permission_authorizes_an_app_and_mints_a_test_token(page: 
     assert json.loads(page.locator("#test-token-header").inner_text())["typ"] == "at+jwt"
 
     # and the copy button copies the token
-    copy = page.locator('button[data-copy="test-token"]')
+    copy = page.locator('button[data-copy-target="test-token"]')
     copy.click()
     expect(copy).to_contain_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == token

@@ -313,7 +313,9 @@ def quickstart(client, application) -> str:
 
 
 def snippets(html: str) -> list[str]:
-    return re.findall(r'<pre><code id="snippet-\d+"[^>]*>(.*?)</code></pre>', html, re.S)
+    return re.findall(
+        r'<pre class="portcullis-code"><code id="snippet-\d+"[^>]*>(.*?)</code></pre>', html, re.S
+    )
 
 
 def test_quickstart_of_a_regular_web_app_signs_in_with_authlib(portal_client, alpha):
