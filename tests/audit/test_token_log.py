@@ -14,6 +14,12 @@ from apps.oauth import errors
 from tests.tenancy import two_tenants
 
 
+@pytest.fixture
+def http(http_both_paths):
+    """Every test here runs through Django's full stack and through the lean path (tests/conftest.py)."""
+    return http_both_paths
+
+
 def test_issued_token_is_logged_with_its_jti(http, m2m):
     # when
     response = http.post(m2m.token_path(), data=m2m.form())
