@@ -164,3 +164,36 @@ class LiveSession(requests.Session):
             url = self.base_url + url
         kwargs.setdefault("timeout", 10)
         return super().request(method, url, *args, **kwargs)
+
+
+# --- The token endpoint through both of its paths ---------------------------------------------
+FULL_STACK = "full-stack"
+LEAN_PATH = "lean-path"
+
+
+@pytest.fixture(scope="session")
+def production_live_server(live_server):
+    """A second live server whose WSGI application is the production one (``config.wsgi``'s
+    ``RoutedWSGIHandler``, which serves the token and introspection endpoints through the lean
+    handler, ``apps.core.handlers``). pytest-django's ``live_server`` serves every URL through
+    Django's full handler and middleware."""
+    from pytest_django.live_server_helper import LiveServer
+
+    from apps.core.handlers import RoutedWSGIHandler
+
+    server = LiveServer(live_server.thread.host, start=False)
+    server.thread.static_handler = lambda _full_handler: RoutedWSGIHandler()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=[FULL_STACK, LEAN_PATH])
+def http_both_paths(request, live_server) -> Iterator[LiveSession]:
+    """``http`` against each server in turn. A test module whose ``http`` fixture returns this one
+    runs every test through Django's full stack and through the lean path production uses, so
+    whatever the lean path bypasses for speed is held to the same tests (issue 11)."""
+    server = live_server if request.param == FULL_STACK else request.getfixturevalue("production_live_server")
+    session = LiveSession(server.url)
+    yield session
+    session.close()

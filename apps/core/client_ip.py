@@ -89,15 +89,26 @@ def ip_in_networks(ip: str | IPAddress | None, entries: Iterable[str]) -> bool:
     return any(address in network for network in _networks(tuple(entries)))
 
 
+@functools.lru_cache(maxsize=4096)
+def _canonical(remote_addr: str) -> str | None:
+    """``REMOTE_ADDR`` in canonical form: the token log records it for every token request, and a
+    server sees the same few peers again and again (parsing one costs microseconds)."""
+    peer = ip_parse(remote_addr)
+    return str(peer) if peer is not None else None
+
+
 def client_ip(request: HttpRequest) -> str | None:
     """The client's IP address in canonical form, or None when it cannot be told.
 
     ``REMOTE_ADDR``, unless that is a trusted proxy (``settings.TRUSTED_PROXIES``): then the
     right-most ``X-Forwarded-For`` address that is not a trusted proxy.
     """
-    peer = ip_parse(request.META.get("REMOTE_ADDR", ""))
+    remote_addr = request.META.get("REMOTE_ADDR", "")
     trusted = settings.TRUSTED_PROXIES
-    if peer is None or not trusted or not ip_in_networks(peer, trusted):
+    if not trusted:
+        return _canonical(remote_addr)
+    peer = ip_parse(remote_addr)
+    if peer is None or not ip_in_networks(peer, trusted):
         return str(peer) if peer is not None else None
     forwarded = request.META.get(FORWARDED_FOR_META, "")
     if not forwarded or len(forwarded) > MAX_FORWARDED_FOR_LENGTH:

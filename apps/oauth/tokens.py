@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import json
 import secrets
 import time
-import uuid
 from typing import Any
 
 import jwt
+from jwt.algorithms import get_default_algorithms
 
 from apps.apis.models import DEFAULT_TOKEN_LIFETIME, Api
 from apps.apis.selectors import ApiSnapshot, api_get_by_identifier
@@ -18,7 +21,7 @@ from apps.oauth.claims import USERINFO_PATH
 from apps.oauth.context import current
 from apps.oauth.grants.registry import rules_for_request
 from apps.tenants.models import SigningKey
-from apps.tenants.selectors import signing_key_current, signing_key_public
+from apps.tenants.selectors import ActiveSigningKey, signing_key_current, signing_key_public
 
 
 def expires_in(request) -> int:
@@ -45,7 +48,8 @@ def generate_access_token(request, refresh_token: bool = False) -> str:
         "aud": _audience(api, scopes, issuer=context.issuer),
         "iat": now,
         "exp": now + expires_in(request),
-        "jti": uuid.uuid4().hex,
+        # 128 random bits as 32 hex digits, like uuid4().hex (which builds a UUID object to get there).
+        "jti": secrets.token_hex(16),
         "client_id": client_id,  # RFC 9068 section 2.2
         "azp": client_id,  # Auth0
         "scope": " ".join(scopes),
@@ -108,7 +112,41 @@ def _sign_with_tenant_key(claims: dict, *, headers: dict, tenant_id: int, algori
     key = signing_key_current(tenant_id=tenant_id, algorithm=algorithm)
     if key is None:
         raise errors.ServerMisconfigured(errors.MSG_SIGNING_KEY_MISSING.format(algorithm=algorithm))
-    return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers | {"kid": key.kid})
+    return _compact_jws(claims, key=key, typ=headers["typ"])
+
+
+# PyJWT's algorithm objects (the RS256 and ES256 signatures themselves) and the claims' JSON as
+# PyJWT writes it (compact separators, ASCII), with one encoder instead of one per call.
+_ALGORITHMS = get_default_algorithms()
+_CLAIMS_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
+def _b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=256)
+def _header_segment(algorithm: str, kid: str, typ: str) -> bytes:
+    """The protected header of every JWS a key signs with this ``typ``, base64url-encoded once
+    (the bytes PyJWT writes: sorted keys, compact separators)."""
+    header = {"alg": algorithm, "kid": kid, "typ": typ}
+    return _b64url(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
+
+
+def _compact_jws(claims: dict, *, key: ActiveSigningKey, typ: str) -> str:
+    """RFC 7515 section 7.1 compact serialization of ``claims`` signed with ``key``.
+
+    What ``jwt.encode`` produces for the same claims and headers, byte for byte, and PyJWT still
+    computes the signature; but the header, whose only variable parts are the key's ``kid``
+    and algorithm, is encoded once per key instead of once per token, and none of
+    ``jwt.encode``'s per-call checks of what never varies here (key type, algorithm name,
+    header merging) run on the token endpoint's hot path (issue 11: ~25 us of ~40 us).
+    """
+    signing_input = (
+        _header_segment(key.algorithm, key.kid, typ) + b"." + _b64url(_CLAIMS_JSON.encode(claims).encode())
+    )
+    signature = _ALGORITHMS[key.algorithm].sign(signing_input, key.private_key)
+    return (signing_input + b"." + _b64url(signature)).decode()
 
 
 # Claims every access token we mint carries (RFC 9068 section 2.2); one missing means not ours.

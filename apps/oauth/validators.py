@@ -17,6 +17,8 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
 from apps.apis.selectors import api_get_by_identifier
+from apps.applications.hashers import PREFIX as CLIENT_SECRET_HASH_PREFIX
+from apps.applications.hashers import client_secret_verify
 from apps.applications.selectors import application_get_for_token
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
@@ -77,6 +79,12 @@ class PortcullisValidator(OAuth2Validator):
             raise errors.InvalidClient(errors.MSG_CLIENT_AUTH_FAILED, request=request)
         client_auth.check_registered_method(request, method)
         return True
+
+    def _check_secret(self, provided_secret, stored_secret) -> bool:
+        """Our keyed hash verified directly (``applications.hashers``); anything else as DOT does."""
+        if stored_secret.startswith(CLIENT_SECRET_HASH_PREFIX):
+            return client_secret_verify(provided_secret, stored_secret)
+        return super()._check_secret(provided_secret, stored_secret)
 
     def authenticate_client_id(self, client_id, request, *args, **kwargs) -> bool:
         client = self._load_application(client_id, request)

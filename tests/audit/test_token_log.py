@@ -6,11 +6,18 @@ import base64
 from http import HTTPStatus
 
 import jwt
+import pytest
 
 from apps.audit import token_log
 from apps.audit.models import TokenEvent
 from apps.oauth import errors
 from tests.tenancy import two_tenants
+
+
+@pytest.fixture
+def http(http_both_paths):
+    """Every test here runs through Django's full stack and through the lean path (tests/conftest.py)."""
+    return http_both_paths
 
 
 def test_issued_token_is_logged_with_its_jti(http, m2m):
@@ -99,3 +106,45 @@ def test_nul_in_a_basic_auth_client_id_is_refused_and_logged(http, m2m):
     # then it is an authentication failure, logged without the NUL
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert TokenEvent.objects.get().client_id == "abcd"
+
+
+@pytest.mark.parametrize("ip", ["203.0.113.7", "2001:db8::1", None])
+def test_a_flushed_batch_keeps_every_field_exactly(m2m, settings, monkeypatch, ip):
+    # given queued events whose text needs escaping in a bulk write (tab, newline, backslash,
+    # quotes, non-ASCII), an empty and a full description, and each kind of address
+    settings.TOKEN_LOG_FLUSH_SECONDS = 60
+    monkeypatch.setattr(token_log, "_start_flusher", lambda: None)
+    awkward = "a\tb\nc\\d 'e' \"f\" \u00e9\u4e2d \\N"
+    token_log.token_event_record(
+        tenant_id=m2m.tenant.pk,
+        type=TokenEvent.Type.FAILED_CLIENT_CREDENTIALS,
+        client_id=awkward[:100],
+        audience="https://api.example.com/" + "x" * 500,
+        scope="read:things write:things",
+        jti="",
+        error="access_denied",
+        error_description=awkward,
+        ip=ip,
+    )
+    token_log.token_event_record(
+        tenant_id=m2m.tenant.pk, type=TokenEvent.Type.SUCCESS_CLIENT_CREDENTIALS, client_id="c", ip=ip
+    )
+    # when the batch is written
+    assert token_log.flush() == 2
+    # then each row holds what was queued; fields an event did not name get the model's defaults
+    refused, issued = TokenEvent.objects.order_by("pk")
+    assert (refused.client_id, refused.error_description, refused.error) == (
+        awkward,
+        awkward,
+        "access_denied",
+    )
+    assert refused.audience == "https://api.example.com/" + "x" * 500
+    assert refused.ip == ip and issued.ip == ip
+    assert (issued.type, issued.client_id, issued.audience, issued.scope, issued.jti) == (
+        "seccft",
+        "c",
+        "",
+        "",
+        "",
+    )
+    assert refused.created_at <= issued.created_at and refused.tenant_id == m2m.tenant.pk

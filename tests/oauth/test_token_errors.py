@@ -17,6 +17,12 @@ from tests.conftest import M2MSetup
 from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory
 
 
+@pytest.fixture
+def http(http_both_paths):
+    """Every test here runs through Django's full stack and through the lean path (tests/conftest.py)."""
+    return http_both_paths
+
+
 def basic(client_id: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 

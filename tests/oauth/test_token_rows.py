@@ -17,6 +17,12 @@ from tests.oauth.test_refresh_and_revocation import refresh, tokens_for
 from tests.oauth.user_flow import web  # noqa: F401
 
 
+@pytest.fixture
+def http(http_both_paths):
+    """Every test here runs through Django's full stack and through the lean path (tests/conftest.py)."""
+    return http_both_paths
+
+
 def claims_of(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
 

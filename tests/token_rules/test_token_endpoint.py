@@ -26,6 +26,13 @@ from tests.factories import (
 from tests.oauth.helpers import verify_with_jwks
 from tests.token_rules import hooks
 
+
+@pytest.fixture
+def http(http_both_paths):
+    """Every test here runs through Django's full stack and through the lean path (tests/conftest.py)."""
+    return http_both_paths
+
+
 PLAN = "https://example.com/plan"
 
 

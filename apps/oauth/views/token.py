@@ -40,13 +40,16 @@ class TokenView(OAuthLibMixin, View):
         else:
             error, description = error_of(body)
             token_request_logged(request, status=status, error=error, error_description=description)
-        response = HttpResponse(content=body, status=status)
-        for name, value in (headers | TOKEN_RESPONSE_HEADERS).items():
-            response[name] = value
-        return response
+        # The headers (oauthlib's Content-Type among them) and the charset given at once: no default
+        # Content-Type computed and then replaced, no settings lookup to encode the body.
+        return HttpResponse(
+            content=body, status=status, headers=headers | TOKEN_RESPONSE_HEADERS, charset=RESPONSE_CHARSET
+        )
 
     def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         return errors.MethodNotAllowed(errors.MSG_METHOD_NOT_ALLOWED).as_response()
 
+
+RESPONSE_CHARSET = "utf-8"  # oauthlib's JSON bodies are ASCII (json.dumps' default)
 
 token_view = csrf_exempt(sensitive_post_parameters("client_secret")(TokenView.as_view()))
