@@ -80,7 +80,7 @@ bench: venv
 	@export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portcullis_bench}"; \
 	$(PY) tests/bench/run.py
 
-# Drops and recreates its own database (its name must contain "bench"); tests/bench/README.md.
+# Drops and recreates its own two databases (names containing "bench"); tests/bench/README.md.
 scale: venv
 	@export DATABASE_URL="$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portcullis_bench_scale}"; \
 	$(PY) tests/bench/scale.py

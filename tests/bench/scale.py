@@ -1,13 +1,15 @@
 """``make scale``: does a request cost more when the database holds 10,000 tenants?
 
-One run measures the same things twice, against the same database: first nearly empty (the demo
-tenant only), then after seeding ``SCALE_TENANTS`` tenants with ``SCALE_APPS_PER_TENANT``
-applications each (10,000 x 10 by default). Each phase starts fresh server processes (cold
-per-process caches), warms them up, and measures:
+One run measures the same things against two databases: one nearly empty (the demo tenant only)
+and one with ``SCALE_TENANTS`` more tenants of ``SCALE_APPS_PER_TENANT`` applications each
+(10,000 x 10 by default), seeded before any measurement. Both are served at once by fresh server
+processes (cold per-process caches), warmed up, and every row is measured on both, alternating
+between them (the wrk rows row by row, the admin pages GET by GET), so that the load of other
+work on a shared machine falls on both alike. It measures:
 
 - the token endpoint (the demo's M2M client, ``client_credentials``, RS256) at 16 connections,
   discovery and JWKS at 16 connections, all with wrk, as ``make bench`` does;
-- seeded phase only: tokens for ``SCALE_SPREAD_TENANTS`` seeded tenants in turn (one M2M client
+- seeded database only: tokens for ``SCALE_SPREAD_TENANTS`` seeded tenants in turn (one M2M client
   each), so the per-process config cache holds a working set of many tenants;
 - in a ``manage.py shell`` (one process, one thread): a token request right after the config
   cache expired (its 7 queries) and warm, for the demo's client and, seeded, a seeded tenant's;
@@ -26,14 +28,16 @@ or a hot query scans a big table. Latency ratios are reported, not judged: on a 
 machine they are noisy (the notes give the load average before the run).
 
 Reuses ``run.py`` (``make bench``) for the database, the server, wrk and its Lua script.
-Environment: ``DATABASE_URL`` (default the ``portcullis_bench_scale`` database; the name must
-contain "bench": it is dropped and recreated), ``WEB_CONCURRENCY`` (2), ``BENCH_THREADS`` (2),
+Environment: ``DATABASE_URL`` (default the ``portcullis_bench_scale`` database, seeded; the nearly
+empty one is named the same plus ``_empty``; the names must contain "bench": both are dropped and
+recreated), ``WEB_CONCURRENCY`` (2 per server), ``BENCH_THREADS`` (2),
 ``SCALE_TENANTS`` (10000), ``SCALE_APPS_PER_TENANT`` (10), ``SCALE_SECONDS`` (8 per wrk row),
 ``SCALE_WARMUP_SECONDS`` (3), ``SCALE_PAGE_GETS`` (20), ``SCALE_SPREAD_TENANTS`` (1000).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -43,8 +47,10 @@ import statistics
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -146,8 +152,9 @@ class Config:
 
 @dataclass
 class PageResult:
-    """One admin changelist as one user: timed over HTTP, its queries counted in-process."""
+    """One admin changelist as one user on one database: timed over HTTP, its queries counted in-process."""
 
+    target: str
     page: str
     who: str
     path: str
@@ -228,6 +235,12 @@ def vacuum_analyze(database_url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
+def with_database_suffix(database_url: str, suffix: str) -> str:
+    """The same server's URL for the database named like ``database_url``'s plus ``suffix``."""
+    parts = urllib.parse.urlsplit(database_url)
+    return urllib.parse.urlunsplit(parts._replace(path=parts.path.rstrip("/") + suffix))
+
+
 def demo_tenant_id(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute("SELECT id FROM tenants_tenant WHERE slug = 'demo'").fetchone()
@@ -247,64 +260,107 @@ def table_rows(database_url: str) -> dict[str, int]:
 # --- one phase ---------------------------------------------------------------------------------------
 
 
+@dataclass
+class Target:
+    """One of the run's two databases, and what the run knows about it.
+
+    ``env`` is the environment of its server and of its ``manage.py`` calls (its own SECRET_KEY,
+    which its signing keys are encrypted with); ``base_url`` is set while its server runs.
+    """
+
+    name: str  # "empty" or "seeded"
+    database_url: str
+    port: int
+    env: dict[str, str]
+    demo: dict[str, Any] = field(default_factory=dict)
+    admins: dict[str, dict[str, str]] = field(default_factory=dict)
+    views: list[PageView] = field(default_factory=list)
+    base_url: str = ""
+
+    @property
+    def issuer(self) -> str:
+        return self.base_url + urllib.parse.urlsplit(self.demo["issuer"]).path
+
+    @property
+    def server_log(self) -> Path:
+        return bench.VAR_DIR / f"scale-server-{self.name}.log"
+
+
+def prepare(target: Target) -> None:
+    """A fresh database with the demo tenant and a superuser."""
+    database = bench.recreate_database(target.database_url)
+    log(f"{target.name}: database {database} recreated; migrating")
+    bench.manage("migrate", "--noinput", "-v", "0", env=target.env)
+    target.demo = bench.bootstrap_demo(target.env)
+    target.admins = {WHO_TENANT_ADMIN: target.demo["admin"], WHO_SUPERUSER: add_superuser(target.env)}
+    target.views = page_views(demo_tenant_id(target.database_url))
+
+
+@contextlib.contextmanager
+def servers(targets: list[Target], workers: int) -> Iterator[None]:
+    """Serve every target at once, each on fresh processes (cold caches), like ``make run``."""
+    with contextlib.ExitStack() as stack:
+        for target in targets:
+            bench.SERVER_LOG_PATH = target.server_log  # running_server writes to it
+            target.base_url = stack.enter_context(bench.running_server(target.port, workers, target.env))
+        yield
+
+
 def measure(
-    name: str,
-    config: Config,
-    wrk: str,
-    port: int,
-    env: dict[str, str],
-    demo: dict[str, Any],
-    admins: dict[str, dict[str, str]],
-    views: list[PageView],
-    spread: list[dict[str, str]] | None = None,
-) -> Phase:
-    """Fresh servers (cold caches), a warm-up, then every row of the table, then query counts."""
-    phase = Phase(
-        name=name,
-        rows=table_rows(config.database_url),
-        cpu_busy_before=bench.cpu_busy_fraction(),
-        load_average=os.getloadavg(),
-    )
-    log(f"{name}: {', '.join(f'{v:,} {k}' for k, v in phase.rows.items())}; starting the server")
-    with bench.running_server(port, config.workers, env) as base_url:
-        issuer = base_url + urllib.parse.urlsplit(demo["issuer"]).path
-        token_url = issuer + "oauth/token"
-        form = bench.token_form(demo)
-        bench.check_one_token(token_url, form)
-        common = {"concurrency": CONCURRENCY, "seconds": config.seconds, "threads": config.wrk_threads}
-        log(f"{name}: warm-up, token endpoint, {config.warmup_seconds} s")
-        warmup = bench.run_wrk(
-            wrk,
-            "warm-up",
-            token_url,
-            concurrency=CONCURRENCY,
-            seconds=config.warmup_seconds,
-            threads=config.wrk_threads,
-            body=form,
+    config: Config, wrk: str, targets: list[Target], spread: list[dict[str, str]]
+) -> dict[str, Phase]:
+    """Every row against both databases, interleaved so that a change in the machine's load
+    (other work on a shared machine) falls on both alike: the wrk rows alternate which database
+    goes first, and the admin pages alternate GET by GET."""
+    busy, load_average = bench.cpu_busy_fraction(), os.getloadavg()
+    phases = {
+        t.name: Phase(
+            name=t.name, rows=table_rows(t.database_url), cpu_busy_before=busy, load_average=load_average
         )
-        if warmup.errors:
-            phase.loads.append(warmup)  # keep it visible: it fails the run
-        for what, url, body in (
-            (ROW_TOKEN, token_url, form),
-            (ROW_DISCOVERY, issuer + ".well-known/openid-configuration", None),
-            (ROW_JWKS, issuer + ".well-known/jwks.json", None),
-        ):
-            log(f"{name}: {what}, c{CONCURRENCY}, {config.seconds} s")
-            phase.loads.append(bench.run_wrk(wrk, what, url, body=body, **common))
-        if spread:
-            phase.loads.append(spread_row(config, wrk, base_url, spread))
-        sessions = {name: admin_session(base_url, credentials) for name, credentials in admins.items()}
-        for view in views:
-            phase.pages.append(time_page(sessions[view.admin], base_url, view, config.page_gets))
-    in_process(
-        phase,
-        config,
-        env,
-        admins,
-        views,
-        token_requests_for(demo, spread[len(spread) // 2] if spread else None),
-    )
-    return phase
+        for t in targets
+    }
+    for t in targets:
+        log(f"{t.name}: {', '.join(f'{v:,} {k}' for k, v in phases[t.name].rows.items())}")
+    log(f"starting a server per database ({config.workers} workers each)")
+    with servers(targets, config.workers):
+        for t in targets:
+            bench.check_one_token(t.issuer + "oauth/token", bench.token_form(t.demo))
+            log(f"{t.name}: warm-up, token endpoint, {config.warmup_seconds} s")
+            warmup = bench.run_wrk(
+                wrk,
+                "warm-up",
+                t.issuer + "oauth/token",
+                concurrency=CONCURRENCY,
+                seconds=config.warmup_seconds,
+                threads=config.wrk_threads,
+                body=bench.token_form(t.demo),
+            )
+            if warmup.errors:
+                phases[t.name].loads.append(warmup)  # keep it visible: it fails the run
+        common = {"concurrency": CONCURRENCY, "seconds": config.seconds, "threads": config.wrk_threads}
+        rows = (
+            (ROW_TOKEN, "oauth/token", True),
+            (ROW_DISCOVERY, ".well-known/openid-configuration", False),
+            (ROW_JWKS, ".well-known/jwks.json", False),
+        )
+        for index, (what, path, token) in enumerate(rows):
+            for t in targets if index % 2 == 0 else targets[::-1]:
+                log(f"{t.name}: {what}, c{CONCURRENCY}, {config.seconds} s")
+                body = bench.token_form(t.demo) if token else None
+                phases[t.name].loads.append(bench.run_wrk(wrk, what, t.issuer + path, body=body, **common))
+        seeded = targets[-1]
+        phases[seeded.name].loads.append(spread_row(config, wrk, seeded.base_url, spread))
+        log(f"admin pages, {config.page_gets} GETs each, alternating between the databases")
+        for page in time_pages(targets, config.page_gets):
+            phases[page.target].pages.append(page)
+    for t in targets:
+        in_process(
+            phases[t.name],
+            config,
+            t,
+            token_requests_for(t.demo, spread[len(spread) // 2] if t is seeded else None),
+        )
+    return phases
 
 
 def spread_row(config: Config, wrk: str, base_url: str, clients: list[dict[str, str]]) -> bench.LoadResult:
@@ -379,55 +435,70 @@ def admin_session(base_url: str, credentials: dict[str, str]) -> requests.Sessio
 RESULT_TABLE = re.compile(r'<table id="result_list">(.*?)</table>', re.S)
 
 
-def time_page(session: requests.Session, base_url: str, view: PageView, gets: int) -> PageResult:
-    """``gets`` sequential GETs after two warm-up GETs: median and p90 wall time, statuses, size."""
-    url = base_url + view.path
-    for _ in range(2):
-        session.get(url, timeout=HTTP_TIMEOUT)
-    times: list[float] = []
-    statuses: dict[str, int] = {}
-    html = ""
-    for _ in range(gets):
-        began = time.perf_counter()
-        response = session.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False)
-        times.append(1000 * (time.perf_counter() - began))
-        statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
-        html = response.text
-    times.sort()
-    table = RESULT_TABLE.search(html)
-    return PageResult(
-        page=view.page,
-        who=view.who,
-        path=view.path,
-        gets=gets,
-        median_ms=statistics.median(times),
-        p90_ms=times[min(len(times) - 1, round(0.9 * (len(times) - 1)))],
-        kilobytes=len(html.encode()) / 1024,
-        rows=table.group(1).count("<tr") - 1 if table else 0,  # minus the header row
-        statuses=statuses,
-    )
+def time_pages(targets: list[Target], gets: int) -> list[PageResult]:
+    """Each view on each target: ``gets`` sequential GETs after two warm-up GETs, alternating
+    between the targets GET by GET; median and p90 wall time, statuses, size and rows shown."""
+    sessions = {
+        (t.name, who): admin_session(t.base_url, credentials)
+        for t in targets
+        for who, credentials in t.admins.items()
+    }
+    results = []
+    for index, view in enumerate(targets[0].views):
+        pairs = [(t, next(v for v in t.views if (v.page, v.who) == (view.page, view.who))) for t in targets]
+        times: dict[str, list[float]] = {t.name: [] for t in targets}
+        statuses: dict[str, dict[str, int]] = {t.name: {} for t in targets}
+        html: dict[str, str] = {}
+        for attempt in range(gets + 2):
+            for t, own in pairs if (index + attempt) % 2 == 0 else pairs[::-1]:
+                began = time.perf_counter()
+                response = sessions[(t.name, own.admin)].get(
+                    t.base_url + own.path, timeout=HTTP_TIMEOUT, allow_redirects=False
+                )
+                elapsed = 1000 * (time.perf_counter() - began)
+                if attempt < 2:
+                    continue  # warm-up
+                times[t.name].append(elapsed)
+                statuses[t.name][str(response.status_code)] = (
+                    statuses[t.name].get(str(response.status_code), 0) + 1
+                )
+                html[t.name] = response.text
+        for t, own in pairs:
+            ordered = sorted(times[t.name])
+            table = RESULT_TABLE.search(html[t.name])
+            results.append(
+                PageResult(
+                    target=t.name,
+                    page=own.page,
+                    who=own.who,
+                    path=own.path,
+                    gets=gets,
+                    median_ms=statistics.median(ordered),
+                    p90_ms=ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))],
+                    kilobytes=len(html[t.name].encode()) / 1024,
+                    rows=table.group(1).count("<tr") - 1 if table else 0,  # minus the header row
+                    statuses=statuses[t.name],
+                )
+            )
+    return results
 
 
 def in_process(
-    phase: Phase,
-    config: Config,
-    env: dict[str, str],
-    admins: dict[str, dict[str, str]],
-    views: list[PageView],
-    token_requests: dict[str, tuple[str, dict[str, str]]],
+    phase: Phase, config: Config, target: Target, token_requests: dict[str, tuple[str, dict[str, str]]]
 ) -> None:
     """In a ``manage.py shell``: each page's SQL queries, and token requests after a cache expiry."""
     code = (
         "import json\n"
         "from dataclasses import asdict\n"
         "from tests.bench.scale_db import page_queries, token_timing\n"
-        f"rows = page_queries(views={view_triples(views, admins)!r})\n"
+        f"rows = page_queries(views={view_triples(target.views, target.admins)!r})\n"
         f"tokens = [token_timing(label=label, tenant_slug=slug, form=form, requests={config.page_gets})\n"
         f"          for label, (slug, form) in {token_requests!r}.items()]\n"
         "print('SCALE_IN_PROCESS', json.dumps({'pages': [asdict(r) | {'statements': None} for r in rows],\n"
         "                                      'tokens': [asdict(t) for t in tokens]}))\n"
     )
-    result = django_json(code, "SCALE_IN_PROCESS", env)
+    log(f"{target.name}: queries per page, and token requests after a config-cache expiry, in process")
+    result = django_json(code, "SCALE_IN_PROCESS", target.env)
     for row in result["pages"]:
         page = next(p for p in phase.pages if p.who == row["who"] and p.path == row["path"])
         page.queries, page.sql_ms, page.slowest_sql = row["queries"], row["sql_ms"], row["slowest_sql"]
@@ -660,18 +731,18 @@ def notes(
         "the superuser's unfiltered lists count every row for their paginator (Django's admin; no index avoids "
         "visiting each row): "
         + ", ".join(f"{table} {ms:.1f} ms" for table, ms in plans.get("whole_table_counts", {}).items()),
-        f"machine: {env['cores']} cores ({env['platform']}); load average before each phase: "
-        f"empty {'/'.join(f'{v:.1f}' for v in empty.load_average)}, seeded {'/'.join(f'{v:.1f}' for v in seeded.load_average)}; "
-        f"CPU busy before each phase (other processes): {bench._percent(empty.cpu_busy_before)} / "
-        f"{bench._percent(seeded.cpu_busy_before)}",
-        f"server: granian {env['granian']} --interface wsgi, {config.workers} workers, fresh processes per phase; "
+        f"machine: {env['cores']} cores ({env['platform']}); load average before the measurements "
+        f"{'/'.join(f'{v:.1f}' for v in empty.load_average)}, CPU busy with other processes "
+        f"{bench._percent(empty.cpu_busy_before)}",
+        f"server: granian {env['granian']} --interface wsgi, {config.workers} workers per database, both "
+        "databases served at once by fresh processes, rows alternating between them; "
         f"cache {env['cache']}, CONFIG_CACHE_SECONDS={env['config_cache_seconds']}; wrk {env['wrk']}, "
         f"{config.wrk_threads} threads, {config.seconds} s per row after a {config.warmup_seconds} s warm-up",
-        "admin pages: wall time of sequential GETs over HTTP with a signed-in session (after two warm-up GETs); "
-        "queries counted by rendering the page once more in-process",
+        "admin pages: wall time of sequential GETs over HTTP with a signed-in session (after two warm-up GETs), "
+        "alternating GET by GET between the databases; queries counted by rendering the page once more in-process",
         f"(!) marks a row more than {NOTICEABLE}x worse seeded than empty, when both showed the same rows",
     ]
-    if any(p > 0.10 for p in (empty.cpu_busy_before or 0, seeded.cpu_busy_before or 0)):
+    if (empty.cpu_busy_before or 0) > 0.10:
         lines.append(
             "WARNING: the machine was busy with other work; absolute figures are low and noisy, compare the ratios"
         )
@@ -719,39 +790,43 @@ def write_json(
 def main() -> int:
     signal.signal(signal.SIGTERM, bench._raise_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    bench.SERVER_LOG_PATH = bench.VAR_DIR / "scale-server.log"  # not make bench's log
     config = Config.from_env()
     wrk = bench.ensure_wrk()
-    port = bench.free_port()
-    env = bench.bench_env(port, config.database_url)
+    ports = [bench.free_port()]
+    while len(ports) < 2:
+        ports += [port for port in [bench.free_port()] if port not in ports]
+    empty_url = with_database_suffix(config.database_url, "_empty")
+    targets = [
+        Target("empty", empty_url, ports[0], bench.bench_env(ports[0], empty_url)),
+        Target("seeded", config.database_url, ports[1], bench.bench_env(ports[1], config.database_url)),
+    ]
+    empty, seeded = targets
     log(
         f"load average before the run: {'/'.join(f'{v:.2f}' for v in os.getloadavg())} ({os.cpu_count()} cores)"
     )
-
-    database = bench.recreate_database(config.database_url)
-    log(f"database {database} recreated; migrating")
-    bench.manage("migrate", "--noinput", "-v", "0", env=env)
-    demo = bench.bootstrap_demo(env)
-    admins = {WHO_TENANT_ADMIN: demo["admin"], WHO_SUPERUSER: add_superuser(env)}
-    views = page_views(demo_tenant_id(config.database_url))
-    vacuum_analyze(config.database_url)
-
     try:
-        empty = measure("empty", config, wrk, port, env, demo, admins, views)
-        log(f"seeding {config.tenants:,} tenants x {config.apps_per_tenant} applications")
-        seed_result = seed(env, config)
+        for target in targets:
+            prepare(target)
+        log(f"seeded: seeding {config.tenants:,} tenants x {config.apps_per_tenant} applications")
+        seed_result = seed(seeded.env, config)
         log(f"seeded in {seed_result['seconds']:.0f} s; VACUUM ANALYZE")
-        vacuum_analyze(config.database_url)
-        spread = seeded_clients(env, config.spread_tenants)
-        seeded = measure("seeded", config, wrk, port, env, demo, admins, views, spread=spread)
+        for target in targets:
+            vacuum_analyze(target.database_url)
+        spread = seeded_clients(seeded.env, config.spread_tenants)
+        phases = measure(config, wrk, targets, spread)
         log("EXPLAIN of the hot queries on the seeded database")
-        plans = explain_hot_queries(env, admins, views, token_requests_for(demo, spread[len(spread) // 2]))
+        plans = explain_hot_queries(
+            seeded.env, seeded.admins, seeded.views, token_requests_for(seeded.demo, spread[len(spread) // 2])
+        )
     except bench.BenchError as error:
         log(f"error: {error}")
-        output = bench.server_log_summary()
-        if output:
-            log(f"server output ({bench.SERVER_LOG_PATH.relative_to(ROOT)}):\n{output}")
+        for target in targets:
+            bench.SERVER_LOG_PATH = target.server_log
+            output = bench.server_log_summary()
+            if output:
+                log(f"server output ({target.server_log.relative_to(ROOT)}):\n{output}")
         return 1
+    empty, seeded = phases["empty"], phases["seeded"]
 
     lines, rows = table(config, empty, seeded)
     problems = failures(empty, seeded, plans)
@@ -760,9 +835,13 @@ def main() -> int:
     print("\n".join(lines))
     print()
     print("\n".join(f"- {line}" for line in extra))
-    output = bench.server_log_summary()
-    if output:
-        log(f"the server wrote to {bench.SERVER_LOG_PATH.relative_to(ROOT)}:\n{output}")
+    for target in targets:
+        bench.SERVER_LOG_PATH = target.server_log
+        output = bench.server_log_summary()
+        if output:
+            log(
+                f"the {target.name} database's server wrote to {target.server_log.relative_to(ROOT)}:\n{output}"
+            )
     log(f"results written to {RESULTS_PATH.relative_to(ROOT)}")
     if problems:
         log("FAILED:\n" + "\n".join(f"  - {p}" for p in problems))
