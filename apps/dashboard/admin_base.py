@@ -22,7 +22,7 @@ refused them. Superusers may do everything.
 Empty lists: a changelist with no rows at all says what to do first (``empty_message``).
 
 However many tenants there are, a changelist stays one page's worth of work: the tenant
-filter is bounded (``TenantFilter``) and the rows are counted once (``show_full_result_count``).
+filter is bounded (``TenantFilter``).
 
 Writes: an admin implements ``service_create`` / ``service_update`` / ``service_delete`` with
 one service call each, passing ``actor=request.user`` for the audit trail. A
@@ -323,9 +323,6 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     tenant_lookup: ClassVar[str] = "tenant"
     list_select_related: Any = ("tenant",)
-    # One COUNT per changelist, not two: Django's "(N total)" beside a filtered count counts the
-    # whole unfiltered table again, which for a superuser is every tenant's rows.
-    show_full_result_count = False
     # Form and fieldsets of the add view, when they differ from the change view's (like UserAdmin).
     add_form: ClassVar[type[forms.ModelForm] | None] = None
     add_fieldsets: ClassVar[Any] = None
@@ -355,13 +352,6 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if tenant_ids is None:
             return queryset
         return queryset.filter(**{f"{self.tenant_lookup}__in": tenant_ids})
-
-    def get_list_filter(self, request: HttpRequest) -> Any:
-        """The admin's ``list_filter``, its tenant filter bounded (``TenantFilter``) whatever it declared.
-
-        Done here so that no admin, present or future, lists every tenant on a superuser's page.
-        """
-        return [_bounded_tenant_filter(item) for item in super().get_list_filter(request)]
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Model:
         """The object, from the scoped queryset; another tenant's object is simply not found (404).
@@ -436,9 +426,11 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return [column for column in columns if column != self.tenant_column] or columns
 
     def get_list_filter(self, request: HttpRequest) -> Any:
+        """Inside one tenant, no tenant filter; across tenants, a bounded one (``TenantFilter``)
+        whatever the admin declared, so that no admin lists every tenant on a superuser's page."""
         filters = super().get_list_filter(request)
         if self._across_tenants(request):
-            return filters
+            return [_bounded_tenant_filter(item) for item in filters]
         return [
             item
             for item in filters
