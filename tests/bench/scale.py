@@ -44,21 +44,24 @@ import re
 import secrets
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import harness  # tests/bench/harness.py: wrk, its Lua script, ports, errors
 import psycopg
 import requests
-import run as bench  # tests/bench/run.py, make bench: the database, the server, wrk
+import run as bench  # tests/bench/run.py, make bench: the database, the demo tenant, the server
 
-ROOT = bench.ROOT
-RESULTS_PATH = bench.VAR_DIR / "scale.json"
+ROOT = harness.ROOT
+RESULTS_PATH = harness.VAR_DIR / "scale.json"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portcullis_bench_scale"  # as in the Makefile
 CONCURRENCY = 16
 BIG_TABLE_ROWS = 1000  # EXPLAIN: a sequential scan of a table this big (estimated rows) is a finding
@@ -133,17 +136,17 @@ class Config:
     def from_env(cls) -> Config:
         url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
         if not url.startswith(("postgres://", "postgresql://")):
-            raise bench.BenchError(f"DATABASE_URL must name a Postgres database, got {url!r}")
+            raise harness.BenchError(f"DATABASE_URL must name a Postgres database, got {url!r}")
         return cls(
             database_url=url,
-            tenants=bench._env_int("SCALE_TENANTS", 10_000),
-            apps_per_tenant=bench._env_int("SCALE_APPS_PER_TENANT", 10),
-            seconds=bench._env_int("SCALE_SECONDS", 8),
-            warmup_seconds=bench._env_int("SCALE_WARMUP_SECONDS", 3),
-            page_gets=bench._env_int("SCALE_PAGE_GETS", 20),
-            spread_tenants=bench._env_int("SCALE_SPREAD_TENANTS", 1000),
-            workers=bench._env_int("WEB_CONCURRENCY", 2),
-            wrk_threads=bench._env_int("BENCH_THREADS", 2),
+            tenants=harness.env_int("SCALE_TENANTS", 10_000),
+            apps_per_tenant=harness.env_int("SCALE_APPS_PER_TENANT", 10),
+            seconds=harness.env_int("SCALE_SECONDS", 8),
+            warmup_seconds=harness.env_int("SCALE_WARMUP_SECONDS", 3),
+            page_gets=harness.env_int("SCALE_PAGE_GETS", 20),
+            spread_tenants=harness.env_int("SCALE_SPREAD_TENANTS", 1000),
+            workers=harness.env_int("WEB_CONCURRENCY", 2),
+            wrk_threads=harness.env_int("BENCH_THREADS", 2),
         )
 
 
@@ -175,14 +178,14 @@ class Phase:
     rows: dict[str, int]
     cpu_busy_before: float | None
     load_average: tuple[float, float, float]
-    loads: list[bench.LoadResult] = field(default_factory=list)
+    loads: list[harness.LoadResult] = field(default_factory=list)
     pages: list[PageResult] = field(default_factory=list)
     tokens: list[dict[str, Any]] = field(default_factory=list)  # scale_db.TokenTiming, in-process
 
     def token(self, label: str) -> dict[str, Any] | None:
         return next((t for t in self.tokens if t["label"] == label), None)
 
-    def load(self, what: str) -> bench.LoadResult | None:
+    def load(self, what: str) -> harness.LoadResult | None:
         return next((r for r in self.loads if r.what == what), None)
 
     def page(self, page: str, who: str) -> PageResult | None:
@@ -214,7 +217,7 @@ def django_json(code: str, marker: str, env: dict[str, str]) -> Any:
     output = bench.manage("shell", "-c", code, env=env)
     line = next((ln for ln in output.splitlines() if ln.startswith(f"{marker} ")), None)
     if line is None:
-        raise bench.BenchError(f"manage.py shell printed no {marker} line:\n{output}")
+        raise harness.BenchError(f"manage.py shell printed no {marker} line:\n{output}")
     return json.loads(line.removeprefix(f"{marker} "))
 
 
@@ -245,7 +248,7 @@ def demo_tenant_id(database_url: str) -> int:
     with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
         row = conn.execute("SELECT id FROM tenants_tenant WHERE slug = 'demo'").fetchone()
     if row is None:
-        raise bench.BenchError("bootstrap_demo created no tenant 'demo'")
+        raise harness.BenchError("bootstrap_demo created no tenant 'demo'")
     return int(row[0])
 
 
@@ -283,7 +286,7 @@ class Target:
 
     @property
     def server_log(self) -> Path:
-        return bench.VAR_DIR / f"scale-server-{self.name}.log"
+        return harness.VAR_DIR / f"scale-server-{self.name}.log"
 
 
 def prepare(target: Target) -> None:
@@ -302,7 +305,17 @@ def servers(targets: list[Target], workers: int) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         for target in targets:
             bench.SERVER_LOG_PATH = target.server_log  # running_server writes to it
-            target.base_url = stack.enter_context(bench.running_server(target.port, workers, target.env))
+            issuer_path = urllib.parse.urlsplit(target.demo["issuer"]).path
+            served = stack.enter_context(
+                bench.running_server(
+                    target.port,
+                    workers,
+                    target.env,
+                    token_path=issuer_path + "oauth/token",
+                    form=bench.token_form(target.demo),
+                )
+            )
+            target.base_url = served.base_url
         yield
 
 
@@ -324,9 +337,9 @@ def measure(
     log(f"starting a server per database ({config.workers} workers each)")
     with servers(targets, config.workers):
         for t in targets:
-            bench.check_one_token(t.issuer + "oauth/token", bench.token_form(t.demo))
+            harness.check_one_token(t.issuer + "oauth/token", bench.token_form(t.demo))
             log(f"{t.name}: warm-up, token endpoint, {config.warmup_seconds} s")
-            warmup = bench.run_wrk(
+            warmup = harness.run_wrk(
                 wrk,
                 "warm-up",
                 t.issuer + "oauth/token",
@@ -347,7 +360,7 @@ def measure(
             for t in targets if index % 2 == 0 else targets[::-1]:
                 log(f"{t.name}: {what}, c{CONCURRENCY}, {config.seconds} s")
                 body = bench.token_form(t.demo) if token else None
-                phases[t.name].loads.append(bench.run_wrk(wrk, what, t.issuer + path, body=body, **common))
+                phases[t.name].loads.append(harness.run_wrk(wrk, what, t.issuer + path, body=body, **common))
         seeded = targets[-1]
         phases[seeded.name].loads.append(spread_row(config, wrk, seeded.base_url, spread))
         log(f"admin pages, {config.page_gets} GETs each, alternating between the databases")
@@ -363,7 +376,7 @@ def measure(
     return phases
 
 
-def spread_row(config: Config, wrk: str, base_url: str, clients: list[dict[str, str]]) -> bench.LoadResult:
+def spread_row(config: Config, wrk: str, base_url: str, clients: list[dict[str, str]]) -> harness.LoadResult:
     """Token requests for many seeded tenants in turn: a working set of many tenants per process.
 
     Each request goes to its own tenant's token endpoint (bench.lua's pool lines "<path> <body>").
@@ -377,11 +390,11 @@ def spread_row(config: Config, wrk: str, base_url: str, clients: list[dict[str, 
         for client in clients
     ]
     first_path, first_form = lines[0].split(" ", 1)
-    bench.check_one_token(base_url + first_path, first_form)
+    harness.check_one_token(base_url + first_path, first_form)
     url = base_url + first_path
     cap = config.seconds * 3 + 60  # a cap only: each pool ends when it is used up
     log(f"seeded: warm-up, one token for each of {len(lines):,} seeded tenants")
-    warmup = bench.run_wrk(
+    warmup = harness.run_wrk(
         wrk,
         "warm-up (spread)",
         url,
@@ -396,7 +409,7 @@ def spread_row(config: Config, wrk: str, base_url: str, clients: list[dict[str, 
     size = max(int(warmup.rps * config.seconds), len(lines))
     what = ROW_SPREAD.format(n=len(clients))
     log(f"seeded: {what}: {size:,} requests (about {config.seconds} s at the warm-up's {warmup.rps:,.0f}/s)")
-    return bench.run_wrk(
+    return harness.run_wrk(
         wrk,
         what,
         url,
@@ -426,7 +439,7 @@ def admin_session(base_url: str, credentials: dict[str, str]) -> requests.Sessio
         timeout=HTTP_TIMEOUT,
     )
     if response.status_code != 302:
-        raise bench.BenchError(
+        raise harness.BenchError(
             f"admin sign-in as {credentials['username']} answered {response.status_code}, not 302:\n{response.text[:300]}"
         )
     return session
@@ -702,23 +715,25 @@ def failures(empty: Phase, seeded: Phase, plans: dict[str, Any]) -> list[str]:
     return problems
 
 
+def environment(wrk: str) -> dict[str, Any]:
+    """What the figures were measured on and with (for the notes)."""
+    try:
+        granian = metadata.version("granian")
+    except metadata.PackageNotFoundError:
+        granian = "?"
+    wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False).stdout.split()
+    return harness.machine() | {
+        "granian": granian,
+        "wrk": wrk_version[1] if len(wrk_version) > 1 else "?",
+        "cache": "redis" if os.environ.get("REDIS_URL") else "locmem (REDIS_URL unset)",
+        "config_cache_seconds": config_cache_seconds(),
+    }
+
+
 def notes(
     config: Config, empty: Phase, seeded: Phase, seed_result: dict[str, Any], plans: dict[str, Any], wrk: str
 ) -> list[str]:
-    env = bench.environment(
-        bench.Config(
-            config.database_url,
-            config.seconds,
-            config.warmup_seconds,
-            config.workers,
-            config.wrk_threads,
-            None,
-        ),
-        wrk,
-        "",
-        {},
-        empty.cpu_busy_before,
-    )
+    env = environment(wrk)
     lines = [
         f"seeded {seed_result['tenants']:,} tenants with {seed_result['applications']:,} applications, "
         f"{seed_result['client_grants']:,} client grants, {seed_result['signing_keys']:,} signing keys and "
@@ -759,7 +774,7 @@ def write_json(
     problems: list[str],
     lines: list[str],
 ) -> None:
-    bench.VAR_DIR.mkdir(exist_ok=True)
+    harness.VAR_DIR.mkdir(exist_ok=True)
     payload = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "config": asdict(config) | {"database_url": "(set)"},
@@ -791,10 +806,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, bench._raise_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     config = Config.from_env()
-    wrk = bench.ensure_wrk()
-    ports = [bench.free_port()]
+    wrk = harness.ensure_wrk()
+    ports = [harness.free_port()]
     while len(ports) < 2:
-        ports += [port for port in [bench.free_port()] if port not in ports]
+        ports += [port for port in [harness.free_port()] if port not in ports]
     empty_url = with_database_suffix(config.database_url, "_empty")
     targets = [
         Target("empty", empty_url, ports[0], bench.bench_env(ports[0], empty_url)),
@@ -818,7 +833,7 @@ def main() -> int:
         plans = explain_hot_queries(
             seeded.env, seeded.admins, seeded.views, token_requests_for(seeded.demo, spread[len(spread) // 2])
         )
-    except bench.BenchError as error:
+    except harness.BenchError as error:
         log(f"error: {error}")
         for target in targets:
             bench.SERVER_LOG_PATH = target.server_log
@@ -838,10 +853,11 @@ def main() -> int:
     for target in targets:
         bench.SERVER_LOG_PATH = target.server_log
         output = bench.server_log_summary()
-        if output:
+        if "traceback" in output:  # its line per request is no news; its exceptions are
             log(
-                f"the {target.name} database's server wrote to {target.server_log.relative_to(ROOT)}:\n{output}"
+                f"the {target.name} database's server logged exceptions ({target.server_log.relative_to(ROOT)}):"
             )
+            log(output)
     log(f"results written to {RESULTS_PATH.relative_to(ROOT)}")
     if problems:
         log("FAILED:\n" + "\n".join(f"  - {p}" for p in problems))
@@ -852,7 +868,7 @@ def main() -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except bench.BenchError as error:
+    except harness.BenchError as error:
         log(f"error: {error}")
         sys.exit(1)
     except KeyboardInterrupt:

@@ -31,7 +31,8 @@ from django.test.utils import CaptureQueriesContext
 from apps.accounts.models import User
 from apps.apis.models import Api, Scope
 from apps.applications.models import Application
-from apps.applications.services import DEFAULT_AUTH_METHOD, DEFAULT_GRANT_TYPES, _apply_derived_fields
+from apps.applications.rules import app_type_defaults
+from apps.applications.services import _apply_derived_fields
 from apps.core import ttlcache
 from apps.grants.models import ClientGrant
 from apps.tenants import keys
@@ -179,6 +180,7 @@ def _seed_batch(
 
 def _application(tenant: Tenant, index: int, secret_hash: str) -> Application:
     app_type = SEED_APP_TYPES[index % len(SEED_APP_TYPES)]
+    defaults = app_type_defaults(app_type)  # Auth0's, as application_create applies them
     interactive = app_type != Application.AppType.MACHINE_TO_MACHINE
     application = Application(
         tenant=tenant,
@@ -186,8 +188,8 @@ def _application(tenant: Tenant, index: int, secret_hash: str) -> Application:
         client_id=secrets.token_hex(20),
         name=f"App {index:02d} of {tenant.slug}",
         app_type=app_type,
-        grant_types=list(DEFAULT_GRANT_TYPES[app_type]),
-        token_endpoint_auth_method=DEFAULT_AUTH_METHOD[app_type],
+        grant_types=list(defaults.grant_types),
+        token_endpoint_auth_method=defaults.token_endpoint_auth_method,
         redirect_uris=SEED_CALLBACK if interactive else "",
         client_secret=secret_hash,  # already hashed: DOT's field keeps an identifiable hash as it is
         hash_client_secret=True,
@@ -293,10 +295,13 @@ class PlanFinding:
 WHOLE_TABLE_COUNT = re.compile(r'^SELECT COUNT\(\*\) AS "__count" FROM "(\w+)"$')
 
 
-def plan_seq_scans(plan: dict[str, Any]) -> Iterator[str]:
-    """Relations a (JSON) query plan reads with a Seq Scan, at any depth."""
+def plan_seq_scans(plan: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """``(relation, rows read)`` for each Seq Scan of an EXPLAIN (ANALYZE, FORMAT JSON) plan, at
+    any depth. Rows read are those returned plus those the filter removed, over every loop: a
+    scan under a LIMIT that stopped early (an ``exists()``) reads a few, a full one all."""
     if plan.get("Node Type") == "Seq Scan":
-        yield plan["Relation Name"]
+        per_loop = plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+        yield plan["Relation Name"], int(per_loop * plan.get("Actual Loops", 1))
     for child in plan.get("Plans", ()):
         yield from plan_seq_scans(child)
 
@@ -311,16 +316,19 @@ def table_rows() -> dict[str, int]:
         return {name: max(int(rows), 0) for name, rows in cursor.fetchall()}
 
 
-def explain_statements(path: str, statements: list[str], *, big: set[str]) -> list[PlanFinding]:
-    """EXPLAIN each SELECT in ``statements``; report it with the big tables it seq-scans."""
+def explain_statements(
+    path: str, statements: list[str], *, big: set[str], min_rows: int
+) -> list[PlanFinding]:
+    """EXPLAIN ANALYZE each SELECT in ``statements`` (all read-only); report it with the big
+    tables it reads at least ``min_rows`` rows of with a sequential scan."""
     findings = []
     with connection.cursor() as cursor:
         for sql in dict.fromkeys(statements):  # once each, in order
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
             plan = _json(cursor.fetchone()[0])[0]["Plan"]
-            scans = sorted({name for name in plan_seq_scans(plan) if name in big})
+            scans = sorted({name for name, rows in plan_seq_scans(plan) if name in big and rows >= min_rows})
             findings.append(PlanFinding(path=path, sql=sql, seq_scans=scans, total_cost=plan["Total Cost"]))
     return findings
 
@@ -414,9 +422,10 @@ def hot_query_plans(
     big = {name for name, count in rows.items() if count >= min_rows}
     planned: list[PlanFinding] = []
     for label, (slug, form) in token_requests.items():
-        planned += explain_statements(label, token_path_statements(tenant_slug=slug, form=form), big=big)
+        statements = token_path_statements(tenant_slug=slug, form=form)
+        planned += explain_statements(label, statements, big=big, min_rows=min_rows)
     for page in page_queries(views=views):
-        planned += explain_statements(f"{page.who} {page.path}", page.statements, big=big)
+        planned += explain_statements(f"{page.who} {page.path}", page.statements, big=big, min_rows=min_rows)
     counts = {}
     for finding in planned:
         match = WHOLE_TABLE_COUNT.match(finding.sql)

@@ -93,17 +93,30 @@ def test_the_admin_lists_render_the_seeded_rows(seeded, path):
     assert "scale-00007" in response.content.decode()
 
 
-def test_plan_seq_scans_finds_sequential_scans_at_any_depth():
-    # given an EXPLAIN (FORMAT JSON) plan with a Seq Scan under a join
+def test_plan_seq_scans_finds_sequential_scans_at_any_depth_with_the_rows_they_read():
+    # given an EXPLAIN (ANALYZE, FORMAT JSON) plan with two Seq Scans under a join: one that read
+    # a whole table (rows returned + rows its filter removed, over 2 loops), one stopped by a LIMIT
     plan = {
         "Node Type": "Nested Loop",
         "Plans": [
-            {"Node Type": "Index Scan", "Relation Name": "tenants_tenant"},
+            {"Node Type": "Index Scan", "Relation Name": "tenants_tenant", "Actual Rows": 1},
             {
                 "Node Type": "Hash",
-                "Plans": [{"Node Type": "Seq Scan", "Relation Name": "applications_application"}],
+                "Plans": [
+                    {
+                        "Node Type": "Seq Scan",
+                        "Relation Name": "applications_application",
+                        "Actual Rows": 10,
+                        "Rows Removed by Filter": 990,
+                        "Actual Loops": 2,
+                    }
+                ],
+            },
+            {
+                "Node Type": "Limit",
+                "Plans": [{"Node Type": "Seq Scan", "Relation Name": "apis_api", "Actual Rows": 1}],
             },
         ],
     }
     # then
-    assert list(plan_seq_scans(plan)) == ["applications_application"]
+    assert list(plan_seq_scans(plan)) == [("applications_application", 2000), ("apis_api", 1)]
