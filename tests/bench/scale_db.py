@@ -288,6 +288,7 @@ class PlanFinding:
     sql: str
     seq_scans: list[str]
     total_cost: float
+    execution_ms: float  # Postgres' own time for the statement (EXPLAIN ANALYZE), without round trips
 
 
 # The paginator's count of a superuser's unfiltered changelist: it reads every row whatever the
@@ -327,9 +328,18 @@ def explain_statements(
             if not sql.lstrip().upper().startswith("SELECT"):
                 continue
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
-            plan = _json(cursor.fetchone()[0])[0]["Plan"]
+            explained = _json(cursor.fetchone()[0])[0]
+            plan = explained["Plan"]
             scans = sorted({name for name, rows in plan_seq_scans(plan) if name in big and rows >= min_rows})
-            findings.append(PlanFinding(path=path, sql=sql, seq_scans=scans, total_cost=plan["Total Cost"]))
+            findings.append(
+                PlanFinding(
+                    path=path,
+                    sql=sql,
+                    seq_scans=scans,
+                    total_cost=plan["Total Cost"],
+                    execution_ms=explained["Execution Time"],
+                )
+            )
     return findings
 
 
@@ -411,12 +421,15 @@ def hot_query_plans(
     token_requests: dict[str, tuple[str, dict[str, str]]],
     min_rows: int,
 ) -> dict[str, Any]:
-    """EXPLAIN what the token path (cold cache) and the admin pages run; flag seq scans of big tables.
+    """EXPLAIN ANALYZE what the token path (cold cache) and the admin pages run; flag sequential
+    scans of big tables.
 
-    ``views``: as for ``page_queries``. ``token_requests``: label -> (tenant slug, token form). A table is big from ``min_rows``
-    (estimated) rows. Returns ``{"big_tables", "statements", "findings", "whole_table_counts"}``:
-    findings are the statements with a sequential scan on a big table, except the paginator's
-    whole-table counts, which are listed apart with their execution time.
+    ``views``: as for ``page_queries``. ``token_requests``: label -> (tenant slug, token form). A
+    table is big from ``min_rows`` (estimated) rows, and a sequential scan of it counts when it
+    read that many. Returns ``{"big_tables", "statements", "execution_ms", "findings",
+    "whole_table_counts"}``: ``execution_ms`` is Postgres' own time for each path's statements,
+    summed; findings are the statements with such a scan, except the paginator's whole-table
+    counts, which are listed apart with their execution time.
     """
     rows = table_rows()
     big = {name for name, count in rows.items() if count >= min_rows}
@@ -431,9 +444,13 @@ def hot_query_plans(
         match = WHOLE_TABLE_COUNT.match(finding.sql)
         if match and match.group(1) in big:
             counts[match.group(1)] = round(whole_table_count_ms(finding.sql), 2)
+    execution_ms: dict[str, float] = {}
+    for finding in planned:
+        execution_ms[finding.path] = execution_ms.get(finding.path, 0.0) + finding.execution_ms
     return {
         "big_tables": {name: rows[name] for name in sorted(big)},
         "statements": len(planned),
+        "execution_ms": {path: round(ms, 3) for path, ms in execution_ms.items()},
         "findings": [asdict(f) for f in planned if f.seq_scans and not WHOLE_TABLE_COUNT.match(f.sql)],
         "whole_table_counts": counts,
     }
