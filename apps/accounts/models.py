@@ -38,6 +38,11 @@ class User(AbstractUser):
                 Lower("username"), name="uniq_portal_username", condition=models.Q(tenant__isnull=True)
             ),
         ]
+        indexes = [
+            # The admin's user list, in its order (tenant, then username): a page of the users of one
+            # tenant or of all of them is read from the index, not sorted from the whole table.
+            models.Index(fields=["tenant", "username"], name="user_tenant_username_idx"),
+        ]
 
     @property
     def is_portal_user(self) -> bool:

@@ -18,10 +18,20 @@ token endpoint keeps issuing machine-to-machine tokens through a database outage
 stale answer is re-remembered for ``STALE_RETRY_SECONDS`` only, so the database is retried
 about once a second per key, and fresh data is back within that once the database is.
 A miss with no entry at all still raises (there is nothing to serve).
+
+The memo is bounded (``_MAX_ENTRIES`` per process). An expired entry stays until it is asked
+for again, so a process that saw many tenants or client ids fills up with them. When full,
+it drops the entries that can no longer serve even stale first, then, if that is not
+enough, the entries loaded longest ago, down to ``_EVICT_TO`` of the bound: a hot entry is
+reloaded at every expiry, so it is always among the youngest, and a scan of unknown client
+ids cannot empty the whole memo at once (which made every hot entry of the process miss
+together). Hits pay nothing for this: the order is the dict's insertion order, and only a
+load (re)inserts.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -38,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "portcullis:config-generation"
 _MAX_ENTRIES = 50_000
+_EVICT_TO = 0.9  # a full memo shrinks to this share of _MAX_ENTRIES: one scan per 5,000 loads
 STALE_RETRY_SECONDS = 1.0
 # key -> (fresh until, value, servable-if-the-database-fails until), monotonic seconds.
 _store: dict[Hashable, tuple[float, Any, float]] = {}
@@ -75,10 +86,22 @@ def get_or_load[T](key: Hashable, loader: Callable[[], T], *, ttl: float | None 
     last_load_at = now
     if ttl > 0:
         with _lock:
+            _store.pop(key, None)  # (re)inserted last: the dict's order is the order of loading
             if len(_store) >= _MAX_ENTRIES:
-                _store.clear()
+                _evict(now)
             _store[key] = (now + ttl, value, now + ttl + settings.CONFIG_STALE_IF_ERROR_SECONDS)
     return value
+
+
+def _evict(now: float) -> None:
+    """Make room in a full memo (``_lock`` held): entries past even their stale-if-error window,
+    then the longest loaded."""
+    for key in [key for key, entry in _store.items() if entry[2] < now]:
+        del _store[key]
+    excess = len(_store) - int(_MAX_ENTRIES * _EVICT_TO)
+    if excess > 0:
+        for key in list(itertools.islice(_store, excess)):
+            del _store[key]
 
 
 def invalidate(*keys: Hashable) -> None:

@@ -27,6 +27,10 @@ SESSION_KEY = "portal_tenant_id"
 SWITCH_FIELD = "portal_tenant"
 # The switcher's value for "every tenant" (superusers only).
 ALL_TENANTS = ""
+# The switcher is on every page. Past this many tenants a superuser's lists none of them but the
+# working one, and takes another tenant's slug in this field instead (make scale: 10,000 tenants).
+SWITCHER_MAX_CHOICES = 100
+SWITCH_SLUG_FIELD = "portal_tenant_slug"
 _REQUEST_ATTR = "_portcullis_portal_tenant"
 _ACCESS_ATTR = "_portcullis_portal_access"
 _UNSET = object()
@@ -104,12 +108,36 @@ def portal_tenant_choose(request: HttpRequest, *, tenant: Tenant | None) -> None
         delattr(request, _REQUEST_ATTR)
 
 
-def portal_tenant_choices(request: HttpRequest) -> list[Tenant]:
-    """The tenants the header's switcher offers: the user's own, or every tenant for a superuser."""
+@dataclass(frozen=True, slots=True)
+class TenantChoices:
+    """What the header's switcher offers; not ``complete``: too many tenants to list, ask for a slug."""
+
+    tenants: list[Tenant]
+    complete: bool = True
+
+
+def portal_tenant_choices(request: HttpRequest) -> TenantChoices:
+    """The tenants the header's switcher offers: the user's own, or every tenant for a superuser,
+    up to ``SWITCHER_MAX_CHOICES``; beyond that only the working tenant (and a slug field)."""
     access = portal_access(request)
-    if access.is_superuser:
-        return list(Tenant.objects.order_by("slug"))
-    return list(access.tenants)
+    if not access.is_superuser:
+        return TenantChoices(list(access.tenants))
+    first = list(Tenant.objects.order_by("slug")[: SWITCHER_MAX_CHOICES + 1])
+    if len(first) <= SWITCHER_MAX_CHOICES:
+        return TenantChoices(first)
+    working = portal_tenant(request)
+    return TenantChoices([working] if working is not None else [], complete=False)
+
+
+def _tenant_for_slug(request: HttpRequest, slug: str) -> Tenant:
+    """The tenant the switcher's slug field names; ``Http404`` for one the user may not work in."""
+    access = portal_access(request)
+    tenant = next((tenant for tenant in access.tenants if tenant.slug == slug), None)
+    if tenant is None and access.is_superuser:
+        tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        raise Http404("No such tenant.")
+    return tenant
 
 
 def _tenant_for_choice(request: HttpRequest, value: str) -> Tenant | None:
@@ -162,10 +190,15 @@ def _back_to(request: HttpRequest, next_url: str) -> str:
 @require_POST
 @staff_member_required
 def portal_tenant_switch(request: HttpRequest) -> HttpResponseRedirect:
-    """The header's switcher: POST ``portal_tenant`` (an id, or empty for every tenant) and ``next``.
+    """The header's switcher: POST ``portal_tenant`` (an id, or empty for every tenant) or
+    ``portal_tenant_slug`` (a slug, when there are too many tenants to list), and ``next``.
 
     A tenant the user is not a member of is a 404 (superusers may choose any, or all).
     """
-    tenant = _tenant_for_choice(request, request.POST.get(SWITCH_FIELD, ALL_TENANTS))
+    slug = request.POST.get(SWITCH_SLUG_FIELD, "").strip()
+    if slug:  # typed in (many tenants), it wins over the select
+        tenant = _tenant_for_slug(request, slug)
+    else:
+        tenant = _tenant_for_choice(request, request.POST.get(SWITCH_FIELD, ALL_TENANTS))
     portal_tenant_choose(request, tenant=tenant)
     return HttpResponseRedirect(_back_to(request, request.POST.get("next", "")))

@@ -109,8 +109,8 @@ def signing_key_current(*, tenant_id: int, algorithm: str) -> ActiveSigningKey |
     """The key that signs this tenant's tokens for ``algorithm``.
 
     Which key is current is memoised for the TTL; the decrypted key object is kept per
-    ``kid`` for the life of the process (a kid's key material never changes, and parsing
-    an RSA key costs ~50 ms, which would otherwise stall a worker at every TTL expiry).
+    ``kid`` (a kid's key material never changes) in a bounded LRU, so a TTL expiry costs one
+    indexed query, not a Fernet decryption and a PEM parse.
     """
 
     def load() -> tuple[str, str] | None:

@@ -9,7 +9,9 @@
 --   BENCH_MODE     static (default), pool or chain:
 --     static  the same request every time (wrk builds it once);
 --     pool    BENCH_FILE holds one body per line and each is sent exactly once (single-use
---             authorization codes). Thread k of BENCH_THREADS takes lines k, k+n, k+2n...
+--             authorization codes). A line "<path> <body>" sends the body to that path
+--             instead of the URL's (make scale: token requests for many tenants in turn).
+--             Thread k of BENCH_THREADS takes lines k, k+n, k+2n...
 --             A connection with nothing left to send is parked (delay()); when every body
 --             of a thread has been answered, the thread prints BENCH_THREAD_DONE and stops,
 --             and run.py interrupts wrk once all threads have. wrk's own duration is then
@@ -107,6 +109,12 @@ end
 local function request_for(item)
   if mode == "chain" then
     return wrk.format(nil, nil, nil, body .. "&refresh_token=" .. urlencode(item))
+  end
+  -- pool: a line "<path> <body>" posts the body to that path (make scale: each tenant's own
+  -- token endpoint); a bare body goes to the URL's path.
+  local path, path_body = item:match("^(/%S*) (.*)$")
+  if path then
+    return wrk.format(nil, path, nil, path_body)
   end
   return wrk.format(nil, nil, nil, item)
 end

@@ -174,3 +174,97 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+# --- a full cache: bounded, and what it drops -------------------------------------------------
+
+
+@pytest.fixture
+def small_cache(settings, monkeypatch):
+    """A cache of 10 entries (it keeps 9 when it must drop live ones) on a hand-moved clock,
+    without a stale-if-error window: an expired entry can serve nothing more."""
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 0
+    clock = Clock(monkeypatch)
+    monkeypatch.setattr(ttlcache, "_MAX_ENTRIES", 10)
+    ttlcache.clear()
+    return clock
+
+
+def load_all(keys, *, ttl: float) -> dict[str, Loader]:
+    loaders = {key: Loader() for key in keys}
+    for key, load in loaders.items():
+        ttlcache.get_or_load(key, load, ttl=ttl)
+    return loaders
+
+
+def test_a_full_cache_drops_its_expired_entries_and_keeps_the_live_ones(small_cache):
+    # given a full cache: 4 entries still fresh, 6 expired (nobody asked for them again)
+    live = load_all([f"live-{n}" for n in range(4)], ttl=60)
+    load_all([f"old-{n}" for n in range(6)], ttl=1)
+    small_cache.advance(2)
+    # when one more key is loaded
+    ttlcache.get_or_load("new", Loader(), ttl=60)
+    # then the expired entries made room, and every live one is still served from the cache
+    assert len(ttlcache._store) == 5
+    for key, load in live.items():
+        ttlcache.get_or_load(key, load, ttl=60)
+        assert load.calls == 1, key
+
+
+def test_a_full_cache_of_live_entries_drops_the_longest_loaded_not_everything(small_cache):
+    # given a full cache of live entries, k0 loaded first
+    loaders = load_all([f"k{n}" for n in range(10)], ttl=60)
+    # when one more key is loaded
+    ttlcache.get_or_load("k10", Loader(), ttl=60)
+    # then only the oldest entry went (down to 9, plus the new one), not the whole cache
+    assert list(ttlcache._store) == [f"k{n}" for n in range(1, 11)]
+    for n in range(1, 10):
+        ttlcache.get_or_load(f"k{n}", loaders[f"k{n}"], ttl=60)
+        assert loaders[f"k{n}"].calls == 1
+
+
+def test_a_reloaded_entry_counts_as_young_when_the_cache_is_full(small_cache):
+    # given a full cache whose first entry expired and was asked for again (reloaded)
+    hot = Loader()
+    ttlcache.get_or_load("hot", hot, ttl=1)
+    load_all([f"k{n}" for n in range(9)], ttl=60)
+    small_cache.advance(2)
+    ttlcache.get_or_load("hot", hot, ttl=1)
+    assert hot.calls == 2
+    # when one more key is loaded
+    ttlcache.get_or_load("new", Loader(), ttl=60)
+    # then the entry loaded longest ago went, and the one just reloaded stayed with the others
+    assert "k0" not in ttlcache._store
+    assert [f"k{n}" for n in range(1, 9)] == [key for key in ttlcache._store if key.startswith("k")]
+    ttlcache.get_or_load("hot", hot, ttl=1)
+    assert hot.calls == 2
+
+
+def test_a_stream_of_distinct_keys_costs_a_hot_key_one_load_per_ttl(small_cache):
+    # given a hot key read between the misses of a stream of distinct keys (a scan of unknown
+    # client ids, say): 4 misses per second for 25 s against a 10-entry cache with a 1 s TTL
+    hot = Loader()
+    for n in range(100):
+        ttlcache.get_or_load("hot", hot, ttl=1)
+        ttlcache.get_or_load(f"scan-{n}", Loader(), ttl=1)
+        small_cache.advance(0.25)
+    # then the cache stayed bounded, and the hot key was loaded once per TTL (25 s: 25 loads),
+    # not again each time the cache filled up
+    assert len(ttlcache._store) <= 10
+    assert hot.calls == 25
+
+
+def test_a_full_cache_keeps_expired_entries_it_could_still_serve_through_an_outage(small_cache, settings):
+    # given a full cache: 6 expired entries still inside their stale-if-error window, 4 fresh
+    settings.CONFIG_STALE_IF_ERROR_SECONDS = 60
+    load_all([f"old-{n}" for n in range(6)], ttl=1)
+    load_all([f"live-{n}" for n in range(4)], ttl=60)
+    small_cache.advance(2)
+    # when one more key is loaded
+    ttlcache.get_or_load("new", Loader(), ttl=60)
+    # then only the longest loaded went: the others can still serve if the database goes away
+    assert list(ttlcache._store) == [
+        *(f"old-{n}" for n in range(1, 6)),
+        *(f"live-{n}" for n in range(4)),
+        "new",
+    ]

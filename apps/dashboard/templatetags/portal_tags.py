@@ -7,7 +7,14 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
-from apps.dashboard.portal import ALL_TENANTS, portal_access, portal_tenant, portal_tenant_choices
+from apps.dashboard.portal import (
+    ALL_TENANTS,
+    SWITCH_SLUG_FIELD,
+    TenantChoices,
+    portal_access,
+    portal_tenant,
+    portal_tenant_choices,
+)
 from apps.dashboard.views import readable_logs
 from apps.tenants.models import TenantMembership
 
@@ -36,7 +43,8 @@ def portal_tenant_header(context: template.Context) -> dict[str, Any]:
         "role_label": TenantMembership.Role(role).label if role else "",
         "read_only": role == TenantMembership.Role.READ_ONLY,
         "switcher": switcher,
-        "choices": portal_tenant_choices(request) if switcher else (),
+        "choices": portal_tenant_choices(request) if switcher else TenantChoices([]),
+        "slug_field": SWITCH_SLUG_FIELD,
         "all_tenants": access.is_superuser,
         "all_tenants_value": ALL_TENANTS,
         "switch_url": reverse("portal_tenant_switch"),
