@@ -9,28 +9,17 @@ fits is parsed like any other (before, it was silently taken for an empty body).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from apps.accounts.models import Role
 from tests.conftest import LiveSession
 from tests.management.conftest import management_session
 from tests.management.test_users import assert_error
-
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 20
+from tests.ops.servers import database_url, running_server
 
 
 def _chunked(data: bytes, size: int = 4096) -> Iterator[bytes]:
@@ -39,59 +28,13 @@ def _chunked(data: bytes, size: int = 4096) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(django_db_setup, tmp_path_factory) -> Iterator[LiveSession]:
     """``python -m config.serve`` (one worker) on the test database, for this module's tests."""
-    params = connection.settings_dict
-    auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
-    port = _free_port()
-    env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"} | {
-        "DATABASE_URL": f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}",
-        "DEBUG": "true",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        "THREADS": "2",
-        "CLEANUP_SWEEP_SECONDS": "0",
-    }
+    env = {"DATABASE_URL": database_url(), "DEBUG": "true", "SECRET_KEY": settings.SECRET_KEY}
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "config.serve"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: granian's worker goes with it
-        )
-    session = LiveSession(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not start within {STARTUP_SECONDS} s")
-            time.sleep(0.1)
+    with running_server(log_path, env) as running, LiveSession(running.base_url) as session:
         yield session
-    finally:
-        session.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
 
 
 @pytest.fixture
