@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
 import redis
+
+from tests.reliability.servers import server
 
 REDIS_URL = os.environ.get("RELIABILITY_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
@@ -46,3 +49,14 @@ def shared_redis() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def two_servers(tmp_path, shared_redis):
+    """Two ``config.serve`` processes (one worker each) on the test database and one Redis."""
+    env = {"REDIS_URL": shared_redis, "TOKEN_LOG_FLUSH_SECONDS": "0.5"}
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(server(tmp_path / f"server{index}.log", threads=8, env=env))
+            for index in (1, 2)
+        ]

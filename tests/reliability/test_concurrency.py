@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from contextlib import ExitStack
 from http import HTTPStatus
 
 import jwt
@@ -25,20 +24,8 @@ from apps.tenants.services import signing_key_rotate
 from tests.conftest import LiveSession, make_m2m_setup
 from tests.oauth.user_flow import authorize, location_params, make_user_setup
 from tests.reliability.conftest import SIZE
-from tests.reliability.servers import server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def two_servers(tmp_path, shared_redis):
-    """Two ``config.serve`` processes (one worker each) on the test database and one Redis."""
-    env = {"REDIS_URL": shared_redis, "TOKEN_LOG_FLUSH_SECONDS": "0.5"}
-    with ExitStack() as stack:
-        yield [
-            stack.enter_context(server(tmp_path / f"server{index}.log", threads=8, env=env))
-            for index in (1, 2)
-        ]
 
 
 def _at_once(count: int, request) -> list:
