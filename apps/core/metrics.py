@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import logging
 import os
 import threading
 import time
@@ -49,6 +50,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+logger = logging.getLogger(__name__)
 
 TOKENS = Counter(
     "portcullis_tokens",
@@ -156,7 +159,10 @@ def _run_flusher() -> None:
     while True:
         interval = settings.METRICS_FLUSH_SECONDS
         time.sleep(interval if interval > 0 else 0.2)
-        flush()
+        try:
+            flush()
+        except Exception:  # the flusher must outlive a failed flush, or metrics stop for good
+            logger.exception("Metrics: applying the tally failed")
 
 
 def _apply_at_once() -> bool:
