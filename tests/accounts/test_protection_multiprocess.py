@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from http import HTTPStatus
 from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
+from django.conf import settings
 from django.utils.html import escape
 
 from apps.accounts.errors import ACCOUNT_BLOCKED_MESSAGE, IP_THROTTLED_MESSAGE
@@ -33,71 +28,20 @@ from apps.tenants.services import tenant_brute_force_protection_set, tenant_susp
 from tests.accounts.conftest import sign_in
 from tests.conftest import LiveSession
 from tests.factories import ApplicationFactory, TenantFactory, UserFactory
+from tests.ops.servers import database_url, running_server
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("PROTECTION_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
-STARTUP_SECONDS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url() -> str:
-    """The test database, as the servers must reach it."""
-    params = connection.settings_dict
-    auth = params["USER"] + (f":{params['PASSWORD']}" if params["PASSWORD"] else "")
-    return f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{params['NAME']}"
 
 
 @contextlib.contextmanager
-def _server(port: int, log_path: Path, *, redis_url: str | None) -> Iterator[str]:
+def _server(log_path: Path, *, redis_url: str | None) -> Iterator[str]:
     """One server process like ``make run`` (one worker), on the test database and, if given, the
     shared Redis (else its cache is its own memory, as without ``REDIS_URL``)."""
-    env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"} | {
-        "DATABASE_URL": _database_url(),
-        "DEBUG": "true",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-        "THREADS": "2",
-        "CLEANUP_SWEEP_SECONDS": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {"DATABASE_URL": database_url(), "DEBUG": "true", "SECRET_KEY": settings.SECRET_KEY}
     if redis_url:
         env["REDIS_URL"] = redis_url
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "config.serve"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: granian's worker goes with it
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server on {port} exited: {log_path.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            if time.monotonic() > deadline:
-                pytest.fail(f"server on {port} did not start within {STARTUP_SECONDS} s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
+    with running_server(log_path, env) as running:
+        yield running.base_url
 
 
 @pytest.fixture
@@ -112,8 +56,8 @@ def shared_redis() -> Iterator[None]:
 @contextlib.contextmanager
 def _two_servers(tmp_path: Path, *, redis_url: str | None) -> Iterator[tuple[LiveSession, LiveSession]]:
     with (
-        _server(_free_port(), tmp_path / "first.log", redis_url=redis_url) as first,
-        _server(_free_port(), tmp_path / "second.log", redis_url=redis_url) as second,
+        _server(tmp_path / "first.log", redis_url=redis_url) as first,
+        _server(tmp_path / "second.log", redis_url=redis_url) as second,
     ):
         sessions = LiveSession(first), LiveSession(second)
         yield sessions
