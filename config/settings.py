@@ -79,7 +79,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id covers everything below, and the request line records every answer.
     "apps.core.request_log.RequestLogMiddleware",
-    "apps.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
@@ -99,7 +98,6 @@ MIDDLEWARE = [
 # messages or SSL redirect there.
 LEAN_MIDDLEWARE = [
     "apps.core.request_log.RequestLogMiddleware",
-    "apps.core.metrics.RequestMetricsMiddleware",
     "apps.tenants.middleware.TenantMiddleware",
     "apps.core.unavailable.DatabaseUnavailableMiddleware",
 ]

@@ -36,7 +36,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -201,22 +200,18 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class RequestMetricsMiddleware:
-    """Times every request and counts its status, labelled by URL pattern (first in the chain)."""
+def request_answered(request: HttpRequest, response: HttpResponse, *, seconds: float) -> None:
+    """Time one request and count its status, labelled by URL pattern.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        # The URL name without its namespace: the lean handler's URLconf names the token route
-        # "token" as the full one does, without the "oauth:" namespace.
-        endpoint = (match.url_name or match.view_name) if match is not None else UNMATCHED_ENDPOINT
-        method = request.method if request.method in _METHODS else "other"  # a bounded label set
-        observe(REQUEST_SECONDS, endpoint, method, value=time.perf_counter() - started)
-        count(RESPONSES, endpoint, method, str(response.status_code))
-        if _apply_at_once():
-            flush()
-        return response
+    Called by ``apps.core.request_log.RequestLogMiddleware``, which already times every request
+    (first in both middleware chains): one timing and one layer on the token path, not two.
+    """
+    match = getattr(request, "resolver_match", None)
+    # The URL name without its namespace: the lean handler's URLconf names the token route
+    # "token" as the full one does, without the "oauth:" namespace.
+    endpoint = (match.url_name or match.view_name) if match is not None else UNMATCHED_ENDPOINT
+    method = request.method if request.method in _METHODS else "other"  # a bounded label set
+    observe(REQUEST_SECONDS, endpoint, method, value=seconds)
+    count(RESPONSES, endpoint, method, str(response.status_code))
+    if _apply_at_once():
+        flush()

@@ -39,6 +39,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from apps.core import metrics
+
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 REQUEST_ID_MAX_LENGTH = 128
@@ -81,6 +83,7 @@ class RequestLogMiddleware:
             # to django.request (with this request's id, since the variable is bound).
             response = self.get_response(request)
             response[REQUEST_ID_HEADER] = request_id
+            metrics.request_answered(request, response, seconds=time.perf_counter() - started)
             if logger.isEnabledFor(logging.INFO):
                 self._log(request, response, started)
                 # Django's handler logs every answer >= 400 again once the middleware has returned,
