@@ -95,6 +95,34 @@ def test_revoke_key_revokes_and_reports_the_replacement(db):
 
 
 @pytest.mark.parametrize(
+    ("kid", "extra"),
+    [
+        ("-5kkBP1-dash-first-thumbprint", []),
+        ("--two-dashes-first-thumbprint", []),
+        ("-vlooks-like-a-verbosity-flag", ["-v", "0"]),
+        ("-hlooks-like-the-help-flag", ["--verbosity=0"]),
+    ],
+)
+def test_revoke_key_takes_a_kid_that_starts_with_a_dash(db, kid, extra):
+    # given: a thumbprint kid is base64url, so about one in 64 starts with '-'
+    tenant = TenantFactory(slug="acme")
+    SigningKey.objects.filter(tenant=tenant, algorithm="RS256", state=State.CURRENT).update(kid=kid)
+    # when
+    out, _ = run("revoke_key", "acme", kid, *extra)
+    # then
+    assert SigningKey.objects.get(kid=kid).state == State.REVOKED
+    assert out.startswith(f"acme RS256: revoked {kid} (was current)")
+
+
+def test_revoke_key_still_reads_options_given_before_the_positionals(db):
+    tenant = TenantFactory(slug="acme")
+    current = kid_of(tenant, "ES256", State.CURRENT)
+    out, _ = run("revoke_key", "--verbosity", "1", "acme", "--", current)
+    assert SigningKey.objects.get(kid=current).state == State.REVOKED
+    assert out.startswith(f"acme ES256: revoked {current}")
+
+
+@pytest.mark.parametrize(
     ("tenant_slug", "kid", "expected"),
     [
         ("nobody", "some-kid", MSG_TENANT_UNKNOWN.format(slug="nobody")),
