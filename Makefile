@@ -8,6 +8,10 @@ PORT      ?= 8000
 WEB_CONCURRENCY ?= $(shell nproc 2>/dev/null || echo 2)
 export PORT WEB_CONCURRENCY
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/portcullis
+# make test runs the suite in TEST_WORKERS processes (pytest-xdist; one test database each), then
+# the tests marked serial alone (tests/conftest.py SERIAL_PATHS: real server processes, fixed Redis
+# databases).
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 # The production environment `manage.py check --deploy` must pass in `make test` (README,
 # "Production deployment"; deploy/configmap.yaml sets the same), with a throwaway SECRET_KEY.
 PRODUCTION_ENV := DEBUG=false HTTPS=true BEHIND_PROXY=true ALLOWED_HOSTS=auth.example.com
@@ -67,8 +71,11 @@ test: venv
 	env $(PRODUCTION_ENV) SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	  $(PY) manage.py check --deploy --fail-level WARNING; \
 	$(PY) manage.py makemigrations --check --dry-run; \
-	rc=0; $(PY) -m pytest -p no:cacheprovider -q || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+	rc=0; $(PY) -m pytest -p no:cacheprovider -q -n $(TEST_WORKERS) -m "not serial" || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests in the parallel part: failing" >&2; rc=1; fi; \
+	serial_rc=0; $(PY) -m pytest -p no:cacheprovider -q -m serial || serial_rc=$$?; \
+	if [ $$serial_rc -eq 5 ]; then echo "pytest collected no tests in the serial part: failing" >&2; serial_rc=1; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$serial_rc
 
 # The reliability suite at full size (make test runs it small): outages, races, load, shutdown.
 reliability: venv

@@ -19,6 +19,36 @@ from tests.factories import ApiFactory, ApplicationFactory, ClientGrantFactory, 
 pytest_plugins = ["tests.browser"]
 
 
+# Tests that run alone, after the parallel run (``make test`` runs pytest twice: ``-m "not serial"``
+# with pytest-xdist, then ``-m serial`` in one process). They start real server processes and assert
+# time windows that a second test process competing for the cores would stretch, or share fixed Redis
+# databases. A test elsewhere that starts a server process is refused under xdist
+# (``refuse_under_xdist``, called by ``tests.ops.servers.running_server``), so none is missed.
+SERIAL_PATHS = (
+    "tests/reliability/",
+    "tests/ops/",
+    "tests/accounts/test_protection_multiprocess.py",
+    "tests/core/test_metrics.py",
+    "tests/core/test_counters.py",
+    "tests/core/test_ttlcache.py",
+    "tests/management/test_chunked_bodies.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.nodeid.startswith(SERIAL_PATHS):
+            item.add_marker(pytest.mark.serial)
+
+
+def refuse_under_xdist(what: str) -> None:
+    """Fail a test that does ``what`` in a parallel (pytest-xdist) run: it belongs in SERIAL_PATHS."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.fail(
+            f"{what} in a parallel test run: add the test's module to SERIAL_PATHS in tests/conftest.py"
+        )
+
+
 def pytest_configure(config) -> None:
     from django.conf import settings
 
@@ -26,6 +56,21 @@ def pytest_configure(config) -> None:
     if "postgresql" not in engine:
         pytest.exit(
             "Tests need Postgres: set DATABASE_URL=postgres://... (make test does this)", returncode=2
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_droppable(django_db_setup, django_db_blocker):
+    """At the end of the run, end any other session on this process's test database, so that
+    pytest-django can drop it: a connection left by a test's background thread would otherwise make
+    the drop fail ("being accessed by other users") and leave the database behind."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
 
 

@@ -35,6 +35,9 @@ def test_any_other_secret_is_refused(presented):
         "hmac_sha256$",
         SECRET,  # a plain secret
     ],
+    # Fixed ids: the pbkdf2 encoding is salted afresh in each process, and parallel test processes
+    # (pytest-xdist) must collect the same test names.
+    ids=["another-hashers-encoding", "truncated", "no-hash", "plain-secret"],
 )
 def test_what_is_not_this_hashers_encoding_never_verifies(encoded):
     assert not client_secret_verify(SECRET, encoded)

@@ -24,6 +24,8 @@ from pathlib import Path
 import requests
 from django.db import connection
 
+from tests.conftest import refuse_under_xdist
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
 SERVE_ARGV = ("python", "-m", "config.serve")
@@ -118,6 +120,7 @@ class RunningServer:
 def running_server(
     log_path: Path, env: Mapping[str, str], *, argv: Sequence[str] = SERVE_ARGV
 ) -> Iterator[RunningServer]:
+    refuse_under_xdist("starting a server process")
     port = int(env.get("PORT") or free_port())
     full_env = server_env(env) | {"PORT": str(port)}
     with log_path.open("wb") as log:
