@@ -428,6 +428,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "apps.core.request_log.RequestIdFilter"},
         "server_errors_only": {"()": "apps.core.request_log.ServerErrorsOnly"},
+        "refused_host_warning": {"()": "apps.core.request_log.RefusedHostWarning"},
     },
     "handlers": {
         "stdout": {
@@ -441,6 +442,7 @@ LOGGING = {
         # Replaces Django's default "django" logger config (console in DEBUG, mail_admins otherwise).
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         "django.request": {"filters": ["server_errors_only"]},
+        "django.security.DisallowedHost": {"filters": ["refused_host_warning"]},
         "portcullis.request": {
             "handlers": ["stdout"],
             "level": "INFO" if REQUEST_LOG else "WARNING",

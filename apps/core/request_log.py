@@ -131,6 +131,17 @@ class ServerErrorsOnly(logging.Filter):
         return getattr(record, "status_code", 500) >= 500
 
 
+class RefusedHostWarning(logging.Filter):
+    """For ``django.security.DisallowedHost``: Django logs a Host header outside ``ALLOWED_HOSTS`` as
+    an error with a traceback. It is the client's mistake (a scanner's, or a proxy not yet configured),
+    not ours: keep the one-line reason, which names the Host and the setting, as a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True
+
+
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD_ATTRIBUTES = frozenset(
     logging.LogRecord("", 0, "", 0, "", (), None).__dict__.keys() | {"message", "asctime", "request_id"}

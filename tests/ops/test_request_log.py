@@ -132,6 +132,27 @@ def test_a_4xx_from_an_exception_writes_the_request_line_only(http, db, settings
     assert [(r["logger"], r["status"]) for r in log_records()] == [("portcullis.request", 403)]
 
 
+def test_a_host_not_in_allowed_hosts_is_one_warning_line_without_a_traceback(http, db, log_records):
+    # given a Host header this server does not serve (a scanner's, or a proxy left unconfigured)
+    tenant = TenantFactory()
+
+    # when
+    response = http.get(f"/t/{tenant.slug}/.well-known/jwks.json", headers={"Host": "not-ours.example"})
+
+    # then: the request line, and one warning that says which Host and which setting, no traceback
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    records = log_records()
+    assert [(r["logger"], r["level"]) for r in records] == [
+        ("django.security.DisallowedHost", "WARNING"),
+        ("portcullis.request", "INFO"),
+    ]
+    refusal, line = records
+    assert "not-ours.example" in refusal["message"] and "ALLOWED_HOSTS" in refusal["message"]
+    assert "exception" not in refusal
+    assert refusal["request_id"] == line["request_id"] == response.headers["X-Request-ID"]
+    assert line["status"] == HTTPStatus.BAD_REQUEST
+
+
 def test_a_5xx_answer_without_an_exception_is_logged_once_with_its_request_id(
     http, db, monkeypatch, log_records
 ):
