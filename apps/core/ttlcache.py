@@ -8,9 +8,13 @@ ids cannot hammer the database.
 Services that change that data call ``invalidate`` inside their transaction. The entries
 are dropped at once in this process and again when the transaction commits (so no thread
 can re-cache what was read before the commit). With a shared cache (``REDIS_URL``) the
-commit also bumps a generation counter there; every process compares it at most every
-``settings.CONFIG_SYNC_SECONDS`` and empties its memo when it moved, so a change reaches
-all processes within that interval. Without a shared cache the TTL is the bound.
+commit also bumps a generation counter there and records the keys it invalidated under the new
+generation; every process compares the counter at most every ``settings.CONFIG_SYNC_SECONDS``
+and, when it moved, forgets the keys recorded for each generation it missed, so a change reaches
+all processes within that interval and costs the others only the entries it changed (one
+tenant's change does not make every tenant miss). A process that cannot read every missed
+generation's keys (more than ``_MAX_CHANGES_FOLLOWED`` behind, a record expired or not written
+yet, a cache error) empties its memo instead. Without a shared cache the TTL is the bound.
 
 Stale if error: when a reload fails because the database is unreachable, an expired entry
 is served for up to ``settings.CONFIG_STALE_IF_ERROR_SECONDS`` past its expiry, so the
@@ -47,6 +51,10 @@ from apps.core import metrics
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "portcullis:config-generation"
+# f"{GENERATION_KEY}:{generation}": the keys the change that made ``generation`` invalidated,
+# kept for CHANGE_RECORD_SECONDS (a process that looks less often than that empties its memo).
+CHANGE_RECORD_SECONDS = 300
+_MAX_CHANGES_FOLLOWED = 100
 _MAX_ENTRIES = 50_000
 _EVICT_TO = 0.9  # a full memo shrinks to this share of _MAX_ENTRIES: one scan per 5,000 loads
 STALE_RETRY_SECONDS = 1.0
@@ -110,7 +118,7 @@ def invalidate(*keys: Hashable) -> None:
 
     def after_commit() -> None:
         _forget(keys)
-        _bump_shared_generation()
+        _publish_change(keys)
 
     transaction.on_commit(after_commit)
 
@@ -127,21 +135,25 @@ def _forget(keys: tuple[Hashable, ...]) -> None:
             _store.pop(key, None)
 
 
-def _bump_shared_generation() -> None:
+def _publish_change(keys: tuple[Hashable, ...]) -> None:
+    """Bump the shared generation and record ``keys`` under the new one."""
     if not settings.REDIS_URL:
         return
     try:
-        try:
-            cache.incr(GENERATION_KEY)
-        except ValueError:  # first change ever: the counter does not exist yet
-            cache.set(GENERATION_KEY, 1, timeout=None)
+        cache.add(GENERATION_KEY, 0, timeout=None)  # the counter, made once: incr needs it
+        generation = cache.incr(GENERATION_KEY)
+        cache.set(_change_record_key(generation), list(keys), timeout=CHANGE_RECORD_SECONDS)
     except Exception:  # a cache outage must not fail the change; the TTL still bounds staleness
         metrics.CACHE_ERRORS.labels("publish_config_change").inc()
         logger.warning("Could not publish a configuration change to the shared cache", exc_info=True)
 
 
+def _change_record_key(generation: int) -> str:
+    return f"{GENERATION_KEY}:{generation}"
+
+
 def _follow_shared_generation(now: float) -> None:
-    """Empty the memo when another process published a change since we last looked."""
+    """Forget what other processes changed since we last looked (everything, when we cannot tell)."""
     _sync["next_at"] = now + settings.CONFIG_SYNC_SECONDS
     if not settings.REDIS_URL:
         return
@@ -151,8 +163,33 @@ def _follow_shared_generation(now: float) -> None:
         metrics.CACHE_ERRORS.labels("read_config_changes").inc()
         logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
         return
-    if generation != _sync["generation"]:
-        with _lock:
-            if _sync["generation"] is not None or generation is not None:
-                _store.clear()
-            _sync["generation"] = generation
+    seen = _sync["generation"]
+    if generation == seen:
+        return
+    changed = _changed_keys(seen, generation)
+    with _lock:
+        if changed is None:
+            _store.clear()
+        else:
+            for key in changed:
+                _store.pop(key, None)
+        _sync["generation"] = generation
+
+
+def _changed_keys(seen: Any, generation: Any) -> list[Hashable] | None:
+    """The keys changed by generations ``seen``+1 to ``generation``; None when not all are known
+    (never looked before, the counter restarted, too far behind, a record missing or unreadable)."""
+    if not (isinstance(seen, int) and isinstance(generation, int)):
+        return None
+    if not 0 < generation - seen <= _MAX_CHANGES_FOLLOWED:
+        return None
+    names = [_change_record_key(g) for g in range(seen + 1, generation + 1)]
+    try:
+        records = cache.get_many(names)
+    except Exception:
+        metrics.CACHE_ERRORS.labels("read_config_changes").inc()
+        logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
+        return None
+    if len(records) != len(names):
+        return None
+    return [key for record in records.values() for key in record]

@@ -28,10 +28,10 @@ def shared_cache(settings):
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"
     settings.CACHES = REDIS_CACHE
     settings.CONFIG_SYNC_SECONDS = 0
-    cache.delete(ttlcache.GENERATION_KEY)
+    cache.clear()  # this test Redis database only: the generation and earlier tests' change records
     ttlcache.clear()
     yield
-    cache.delete(ttlcache.GENERATION_KEY)
+    cache.clear()
 
 
 def test_values_are_memoised_within_the_ttl(settings):
@@ -49,7 +49,82 @@ def test_ttl_zero_disables_the_cache(settings):
     assert load.calls == 2
 
 
-def test_change_published_by_another_process_empties_the_memo(shared_cache, settings):
+@pytest.fixture
+def publish_as_another_process(monkeypatch):
+    """What a service's commit publishes in another process, leaving this process's memo alone
+    (``invalidate`` also forgets the keys here at once, which would hide what following does)."""
+
+    def publish(*keys) -> None:
+        with monkeypatch.context() as patch:
+            patch.setattr(ttlcache, "_forget", lambda keys: None)
+            with transaction.atomic():
+                ttlcache.invalidate(*keys)
+
+    return publish
+
+
+def test_a_change_published_by_another_process_forgets_only_the_keys_it_changed(
+    shared_cache, settings, transactional_db, publish_as_another_process
+):
+    # given two memoised values, and this process up to date with the shared generation
+    settings.CONFIG_CACHE_SECONDS = 60
+    publish_as_another_process(("tenant", "earlier"))
+    changed, unchanged = Loader(), Loader()
+    ttlcache.get_or_load(("client", 1, "a"), changed)
+    ttlcache.get_or_load(("tenant", "b"), unchanged)
+    # when another process commits a change of the first
+    publish_as_another_process(("client", 1, "a"))
+    # then the next read here reloads the changed value only
+    assert ttlcache.get_or_load(("client", 1, "a"), changed) == 2
+    assert ttlcache.get_or_load(("tenant", "b"), unchanged) == 1
+
+
+def test_changes_this_process_missed_are_all_followed(
+    shared_cache, settings, transactional_db, publish_as_another_process
+):
+    # given three memoised values
+    settings.CONFIG_CACHE_SECONDS = 60
+    publish_as_another_process("earlier")
+    loads = {key: Loader() for key in ("a", "b", "c")}
+    for key, load in loads.items():
+        ttlcache.get_or_load(key, load)
+    # when two changes are published before this process looks again
+    publish_as_another_process("a")
+    publish_as_another_process("b")
+    # then both are forgotten, and only they
+    assert [ttlcache.get_or_load(key, load) for key, load in loads.items()] == [2, 2, 1]
+
+
+def test_a_process_too_far_behind_empties_its_memo(
+    shared_cache, settings, transactional_db, publish_as_another_process
+):
+    # given a memoised value
+    settings.CONFIG_CACHE_SECONDS = 60
+    publish_as_another_process("earlier")
+    load = Loader()
+    ttlcache.get_or_load("k", load)
+    # when more changes than a process follows key by key were published meanwhile, none of "k"
+    for _ in range(ttlcache._MAX_CHANGES_FOLLOWED + 1):
+        publish_as_another_process("other")
+    # then this process cannot trust what it holds
+    assert ttlcache.get_or_load("k", load) == 2
+
+
+def test_a_change_whose_keys_cannot_be_read_empties_the_memo(
+    shared_cache, settings, transactional_db, publish_as_another_process
+):
+    # given a memoised value
+    settings.CONFIG_CACHE_SECONDS = 60
+    publish_as_another_process("earlier")
+    load = Loader()
+    ttlcache.get_or_load("k", load)
+    # when the generation moved without a record of what changed (expired, or not written yet)
+    cache.incr(ttlcache.GENERATION_KEY)
+    # then the next read reloads
+    assert ttlcache.get_or_load("k", load) == 2
+
+
+def test_a_generation_never_seen_before_empties_the_memo(shared_cache, settings):
     # given a memoised value
     settings.CONFIG_CACHE_SECONDS = 60
     load = Loader()
