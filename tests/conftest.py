@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from django.core.cache import cache
+from django.db import connection
 
 from apps.core import counters, ttlcache
 from apps.tenants import keys
@@ -65,8 +66,6 @@ def _test_database_droppable(django_db_setup, django_db_blocker):
     pytest-django can drop it: a connection left by a test's background thread would otherwise make
     the drop fail ("being accessed by other users") and leave the database behind."""
     yield
-    from django.db import connection
-
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
