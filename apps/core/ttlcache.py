@@ -160,8 +160,7 @@ def _follow_shared_generation(now: float) -> None:
     try:
         generation = cache.get(GENERATION_KEY)
     except Exception:
-        metrics.CACHE_ERRORS.labels("read_config_changes").inc()
-        logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
+        _changes_unreadable()
         return
     seen = _sync["generation"]
     if generation == seen:
@@ -187,9 +186,14 @@ def _changed_keys(seen: Any, generation: Any) -> list[Hashable] | None:
     try:
         records = cache.get_many(names)
     except Exception:
-        metrics.CACHE_ERRORS.labels("read_config_changes").inc()
-        logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
+        _changes_unreadable()
         return None
     if len(records) != len(names):
         return None
     return [key for record in records.values() for key in record]
+
+
+def _changes_unreadable() -> None:
+    """Count and log a failed read of the shared changes (called from an ``except`` block)."""
+    metrics.CACHE_ERRORS.labels("read_config_changes").inc()
+    logger.warning("Could not read configuration changes from the shared cache", exc_info=True)
